@@ -1,0 +1,105 @@
+"""The `frt-stress` command line.
+
+Each subcommand group has a registrar ``register_<name>(subparsers)`` that adds its parser
+and points ``func`` at a ``cmd_<name>(args) -> int`` handler.  To add a command, write a
+registrar (here or in its own module) and list it in ``REGISTRARS``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from engine.config import ConfigError, default_config_path, load_config, render_default_toml, write_config_file
+
+Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+def config_path(args: argparse.Namespace) -> Path:
+    """The config file this invocation uses: --config, else $FRT_STRESS_CONFIG, else the default."""
+    return Path(args.config).expanduser() if args.config else default_config_path()
+
+
+# --------------------------------------------------------------------------- config
+
+def cmd_config_init(args: argparse.Namespace) -> int:
+    path = Path(args.path).expanduser() if args.path else config_path(args)
+    write_config_file(path, render_default_toml(), force=args.force)
+    print(f"wrote default configuration to {path}")
+    return 0
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    loaded = load_config(args.config)
+    values = loaded.values()
+    path = str(loaded.path) if loaded.path else None
+    if args.json:
+        print(json.dumps({"path": path, "values": values, "sources": loaded.sources}, indent=2))
+        return 0
+    print(f"config file: {path or 'none (defaults)'}")
+    width = max(len(key) for key in values)
+    for key, value in values.items():
+        print(f"{key:<{width}} = {json.dumps(value):<48} ({loaded.sources[key]})")
+    return 0
+
+
+def cmd_config_path(args: argparse.Namespace) -> int:
+    print(config_path(args))
+    return 0
+
+
+def register_config(subparsers) -> None:
+    config = subparsers.add_parser("config", help="create and inspect the configuration file")
+    actions = config.add_subparsers(dest="config_command", metavar="ACTION")
+    config.set_defaults(func=lambda args: _usage(config))
+
+    init = actions.add_parser("init", help="write a commented default config file")
+    init.add_argument("--path", help="where to write it (default: the config path)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(func=cmd_config_init)
+
+    show = actions.add_parser("show", help="print the effective configuration and where each value came from")
+    show.add_argument("--json", action="store_true", help="print a JSON object instead")
+    show.set_defaults(func=cmd_config_show)
+
+    path = actions.add_parser("path", help="print the config file path")
+    path.set_defaults(func=cmd_config_path)
+
+
+# --------------------------------------------------------------------------- wiring
+
+# Subcommand registrars, in help order.  Add `localnet`, `demo`, `bench`, ... here.
+REGISTRARS: list[Registrar] = [
+    register_config,
+]
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="frt-stress", description="Stress tester for the FRT Solana program.")
+    parser.add_argument("--config", metavar="PATH",
+                        help="config file (default: $FRT_STRESS_CONFIG or the platform config dir)")
+    parser.set_defaults(func=lambda args: _usage(parser))
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for register in REGISTRARS:
+        register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
