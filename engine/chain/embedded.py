@@ -1,0 +1,81 @@
+"""EmbeddedCluster: the Cluster protocol over an in-process EmbeddedLedger (LiteSVM)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from solders.account import Account
+from solders.hash import Hash
+from solders.pubkey import Pubkey
+
+from engine.chain.base import AnyTransaction, TxResult
+from engine.chain.ledger import EmbeddedLedger
+from engine.chain.results import make_tx_result
+from engine.frt.state import TokenAccount
+
+SNAPSHOT_FILE = "ledger.snapshot"
+
+
+class EmbeddedCluster:
+    supports_airdrop = True
+
+    def __init__(self, ledger: EmbeddedLedger) -> None:
+        self.ledger = ledger
+        self.program_id = ledger.program_id
+        self.mode = ledger.mode
+
+    @classmethod
+    def from_settings(cls, settings, *, upgrade_authority: Pubkey | None = None) -> "EmbeddedCluster":
+        snapshot = Path(settings.data_dir) / SNAPSHOT_FILE if settings.embedded.persist else None
+        ledger = EmbeddedLedger(
+            Pubkey.from_string(settings.program.program_id),
+            program_so=settings.program.program_so,
+            upgrade_authority=upgrade_authority,
+            snapshot_path=snapshot,
+            snapshot_interval_s=settings.embedded.snapshot_interval_s,
+            slot_time_ms=settings.embedded.slot_time_ms,
+        )
+        return cls(ledger)
+
+    @property
+    def description(self) -> str:
+        return self.mode
+
+    async def send_transaction(self, tx: AnyTransaction) -> TxResult:
+        processed = self.ledger.process(tx)
+        return make_tx_result(processed.signature, processed.err, processed.logs, processed.fee,
+                              processed.compute_units, processed.slot, tx.message, self.program_id)
+
+    async def simulate_transaction(self, tx: AnyTransaction) -> TxResult:
+        processed = self.ledger.simulate(tx)
+        return make_tx_result(processed.signature, processed.err, processed.logs, processed.fee,
+                              processed.compute_units, processed.slot, tx.message, self.program_id)
+
+    async def get_account(self, address: Pubkey) -> Account | None:
+        return self.ledger.get_account(address)
+
+    async def get_multiple_accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]:
+        return [self.ledger.get_account(address) for address in addresses]
+
+    async def get_balance(self, address: Pubkey) -> int:
+        return self.ledger.get_balance(address)
+
+    async def get_token_balance(self, token_account: Pubkey) -> int | None:
+        account = self.ledger.get_account(token_account)
+        if account is None or len(account.data) != 165:
+            return None
+        return TokenAccount.decode(bytes(account.data)).amount
+
+    async def get_latest_blockhash(self) -> tuple[Hash, int]:
+        return self.ledger.latest_blockhash()
+
+    async def get_minimum_balance_for_rent_exemption(self, data_len: int) -> int:
+        return self.ledger.minimum_balance_for_rent_exemption(data_len)
+
+    async def airdrop(self, address: Pubkey, lamports: int) -> TxResult:
+        processed = self.ledger.airdrop(address, lamports)
+        return make_tx_result(processed.signature, processed.err, processed.logs, processed.fee,
+                              processed.compute_units, processed.slot, None, self.program_id)
+
+    async def close(self) -> None:
+        self.ledger.close()

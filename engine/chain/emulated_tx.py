@@ -1,0 +1,218 @@
+"""Runs one transaction that calls the FRT program through the built-in emulator.
+
+The runtime steps a validator performs are reproduced here in order: signature verification,
+compute budget, fee, execution instruction by instruction (FRT by the emulator, everything
+else by LiteSVM), rent-state check, and all-or-nothing roll-back apart from the fee.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from solders.instruction import AccountMeta, Instruction
+from solders.message import Message
+from solders.pubkey import Pubkey
+from solders.transaction import Transaction, VersionedTransaction
+from solders.transaction_status import (
+    TransactionErrorFieldless,
+    TransactionErrorInstructionError,
+    TransactionErrorInsufficientFundsForRent,
+)
+
+from engine.chain.ledger import (
+    DEFAULT_CU_PER_INSTRUCTION,
+    MAX_CU_PER_TRANSACTION,
+    EmbeddedLedger,
+    Processed,
+    with_lamports,
+)
+from engine.frt.constants import COMPUTE_BUDGET_PROGRAM_ID, LAMPORTS_PER_SIGNATURE
+from engine.frt.errors import ProgramError, from_rpc_json
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    key: Pubkey
+    is_signer: bool
+    is_writable: bool
+
+
+@dataclass
+class _Budget:
+    limit: int
+    price_micro_lamports: int = 0
+
+    @property
+    def priority_fee(self) -> int:
+        return -(-self.limit * self.price_micro_lamports // 1_000_000)
+
+
+class EmulatorEnv:
+    """What the emulator sees of the ledger while one instruction runs."""
+
+    def __init__(self, ledger: EmbeddedLedger, accounts: list[AccountRef], logs: list[str]):
+        self.ledger = ledger
+        self.accounts = accounts
+        self.logs = logs
+        self._writable = {ref.key for ref in accounts if ref.is_writable}
+        self.written: set[Pubkey] = set()
+
+    @property
+    def now(self) -> int:
+        return self.ledger.unix_timestamp
+
+    def get(self, key: Pubkey):
+        return self.ledger.get_account(key)
+
+    def put(self, key: Pubkey, account) -> None:
+        if key not in self._writable:
+            before = self.ledger.get_account(key)
+            if before is None or before.lamports != account.lamports:
+                raise ProgramError("ReadonlyLamportChange")
+            if bytes(before.data) != bytes(account.data):
+                raise ProgramError("ReadonlyDataModified")
+            return
+        self.ledger.svm.set_account(key, account)
+        self.written.add(key)
+
+    def log(self, line: str) -> None:
+        self.logs.append(f"Program log: {line}")
+
+
+def run_emulated_transaction(ledger: EmbeddedLedger, tx: Transaction | VersionedTransaction) -> Processed:
+    signature = tx.signatures[0]
+    slot = ledger.slot
+    if isinstance(tx, VersionedTransaction):
+        if not isinstance(tx.message, Message):
+            return Processed(signature, TransactionErrorFieldless.UnsupportedVersion, slot=slot)
+        tx = Transaction.populate(tx.message, list(tx.signatures))
+    message = tx.message
+    if not all(tx.verify_with_results()):
+        return Processed(signature, TransactionErrorFieldless.SignatureFailure, slot=slot)
+
+    instructions = [_decompile(message, index) for index in range(len(message.instructions))]
+    budget = _compute_budget(instructions)
+    if budget is None:
+        return Processed(signature, TransactionErrorFieldless.SanitizeFailure, slot=slot)
+    fee = message.header.num_required_signatures * LAMPORTS_PER_SIGNATURE + budget.priority_fee
+    payer = message.account_keys[0]
+    payer_account = ledger.get_account(payer)
+    if payer_account is None:
+        return Processed(signature, TransactionErrorFieldless.AccountNotFound, slot=slot)
+    if payer_account.lamports < fee:
+        return Processed(signature, TransactionErrorFieldless.InsufficientFundsForFee, slot=slot)
+    ledger.svm.set_account(payer, with_lamports(payer_account, payer_account.lamports - fee))
+
+    saved = [(key, ledger.get_account(key)) for key in message.account_keys]
+    logs: list[str] = []
+    error, units = _execute(ledger, message, instructions, budget, logs)
+    if error is None:
+        error = _rent_state_error(ledger, message, saved)
+    if error is not None:
+        ledger.restore_accounts(saved)
+    return Processed(signature, error, logs, fee, units, slot)
+
+
+def _execute(ledger, message, instructions, budget, logs):
+    """Returns (solders transaction error or None, compute units consumed)."""
+    emulator = ledger.emulator
+    program_id = ledger.program_id
+    remaining = budget.limit
+    index = 0
+    while index < len(instructions):
+        ix = instructions[index]
+        if ix.program_id == COMPUTE_BUDGET_PROGRAM_ID:
+            index += 1
+            continue
+        if ix.program_id == program_id:
+            refs = [AccountRef(m.pubkey, m.is_signer, m.is_writable) for m in ix.accounts]
+            logs.append(f"Program {program_id} invoke [1]")
+            env = EmulatorEnv(ledger, refs, logs)
+            try:
+                cost = emulator.execute(refs, bytes(ix.data), env)
+                if cost > remaining:
+                    logs.append(f"Program {program_id} consumed {remaining} of {remaining} compute units")
+                    raise ProgramError("ComputationalBudgetExceeded")
+            except ProgramError as exc:
+                logs.append(f"Program {program_id} failed: {exc}")
+                return from_rpc_json({"InstructionError": [index, exc.error]}), budget.limit - remaining
+            remaining -= cost
+            logs.append(f"Program {program_id} consumed {cost} of {remaining + cost} compute units")
+            logs.append(f"Program {program_id} success")
+            index += 1
+            continue
+        group = [index]
+        while (group[-1] + 1 < len(instructions)
+               and instructions[group[-1] + 1].program_id not in (program_id, COMPUTE_BUDGET_PROGRAM_ID)):
+            group.append(group[-1] + 1)
+        sub_message = Message.new_with_blockhash(
+            [instructions[i] for i in group], message.account_keys[0], ledger.svm.latest_blockhash())
+        result = ledger.send_unsigned(sub_message)
+        logs.extend(result.logs)
+        remaining -= result.compute_units
+        if result.err is not None:
+            return _map_sub_error(result.err, group, sub_message, message), budget.limit - remaining
+        index = group[-1] + 1
+    return None, budget.limit - remaining
+
+
+def _map_sub_error(err, group, sub_message: Message, message: Message):
+    if isinstance(err, TransactionErrorInstructionError):
+        return TransactionErrorInstructionError(group[err.index], err.err)
+    if isinstance(err, TransactionErrorInsufficientFundsForRent):
+        key = sub_message.account_keys[err.account_index]
+        return TransactionErrorInsufficientFundsForRent(list(message.account_keys).index(key))
+    return err
+
+
+def _rent_state_error(ledger, message: Message, saved):
+    """An account may not be left with 0 < lamports < rent-exempt minimum unless it already was."""
+    for index, (key, before) in enumerate(saved):
+        after = ledger.get_account(key)
+        if after is None or after.lamports == 0 or after.executable:
+            continue
+        minimum = ledger.minimum_balance_for_rent_exemption(len(after.data))
+        was_paying = before is not None and 0 < before.lamports < minimum
+        if after.lamports < minimum and not was_paying and (before is None or before.lamports != after.lamports):
+            return TransactionErrorInsufficientFundsForRent(index)
+    return None
+
+
+def _decompile(message: Message, index: int) -> Instruction:
+    compiled = message.instructions[index]
+    keys = message.account_keys
+    return Instruction(
+        keys[compiled.program_id_index],
+        bytes(compiled.data),
+        [AccountMeta(keys[i], message.is_signer(i), _is_writable(message, i)) for i in compiled.accounts],
+    )
+
+
+def _is_writable(message: Message, i: int) -> bool:
+    header = message.header
+    signed = header.num_required_signatures
+    if i < signed:
+        return i < signed - header.num_readonly_signed_accounts
+    return i < len(message.account_keys) - header.num_readonly_unsigned_accounts
+
+
+def _compute_budget(instructions: list[Instruction]) -> _Budget | None:
+    """SetComputeUnitLimit (tag 2, u32) and SetComputeUnitPrice (tag 3, u64); None if malformed."""
+    others = sum(1 for ix in instructions if ix.program_id != COMPUTE_BUDGET_PROGRAM_ID)
+    budget = _Budget(min(DEFAULT_CU_PER_INSTRUCTION * others, MAX_CU_PER_TRANSACTION))
+    for ix in instructions:
+        if ix.program_id != COMPUTE_BUDGET_PROGRAM_ID:
+            continue
+        data = bytes(ix.data)
+        if data[:1] == b"\x02" and len(data) == 5:
+            budget.limit = min(struct.unpack_from("<I", data, 1)[0], MAX_CU_PER_TRANSACTION)
+        elif data[:1] == b"\x03" and len(data) == 9:
+            budget.price_micro_lamports = struct.unpack_from("<Q", data, 1)[0]
+        elif data[:1] in (b"\x01", b"\x04") and len(data) == 5:
+            pass  # heap frame / loaded-accounts limit: accepted, no effect here
+        else:
+            return None
+    return budget
+
+
+__all__ = ["run_emulated_transaction", "EmulatorEnv", "AccountRef"]

@@ -1,0 +1,293 @@
+"""The embedded ledger: LiteSVM plus what a real cluster adds around it.
+
+LiteSVM executes System, SPL Token, ATA (and the FRT `.so` when one is loaded). Around it this
+module keeps what a validator would: a sliding window of recent blockhashes (150 blocks, one
+block per `slot_time_ms`), a signature-status cache that also rejects duplicates, a wall clock
+in the Clock sysvar, and the set of accounts transactions have touched, which can be saved to
+disk and restored on the next start.
+
+When no FRT `.so` is loaded, transactions that call the FRT program are run by the built-in
+emulator: signatures are verified here, the fee is charged, FRT instructions are executed by
+`FrtEmulator`, the other instructions of the same transaction by LiteSVM, and every account the
+transaction touched is rolled back if any instruction fails (the fee stays charged).
+"""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from solders.account import Account
+from solders.clock import Clock
+from solders.hash import Hash
+from solders.litesvm import LiteSVM
+from solders.message import Message
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.transaction import Transaction, VersionedTransaction
+from solders.transaction_status import TransactionErrorFieldless
+
+from engine.chain.snapshot import read_snapshot, write_snapshot
+from engine.frt.constants import BPF_LOADER_UPGRADEABLE_ID, LAMPORTS_PER_SIGNATURE
+
+MAX_PROCESSING_AGE = 150  # blocks a blockhash stays valid, as on a real cluster
+DEFAULT_CU_PER_INSTRUCTION = 200_000
+MAX_CU_PER_TRANSACTION = 1_400_000
+_NOT_SNAPSHOTTED_OWNERS = {
+    Pubkey.from_string("Sysvar1111111111111111111111111111111111111"),
+    Pubkey.from_string("NativeLoader1111111111111111111111111111111"),
+    Pubkey.from_string("BPFLoader2111111111111111111111111111111111"),
+    BPF_LOADER_UPGRADEABLE_ID,
+}
+
+
+@dataclass
+class Processed:
+    """Outcome of one transaction on the embedded ledger (solders error object or None)."""
+
+    signature: Signature
+    err: object | None
+    logs: list[str] = field(default_factory=list)
+    fee: int = 0
+    compute_units: int = 0
+    slot: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.err is None
+
+
+class EmbeddedLedger:
+    def __init__(
+        self,
+        program_id: Pubkey,
+        *,
+        program_so: Path | None = None,
+        upgrade_authority: Pubkey | None = None,
+        emulator_factory: Callable[[Pubkey], object] | None = None,
+        snapshot_path: Path | None = None,
+        snapshot_interval_s: float = 30.0,
+        slot_time_ms: int = 400,
+        status_capacity: int = 200_000,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.program_id = program_id
+        self.svm = LiteSVM().with_blockhash_check(False).with_transaction_history(0)
+        self.program_so = Path(program_so) if program_so else None
+        if self.program_so:
+            self.svm.add_program(program_id, self.program_so.read_bytes())
+            self._install_program_data(upgrade_authority)
+            self.emulator = None
+        else:
+            if emulator_factory is None:
+                from engine.frt.emulator import FrtEmulator as emulator_factory
+            self.emulator = emulator_factory(program_id)
+        self.mode = "embedded-so" if self.program_so else "embedded-emulated"
+        self._wall_clock = wall_clock
+        self._slot_seconds = slot_time_ms / 1000.0
+        self._statuses: OrderedDict[Signature, Processed] = OrderedDict()
+        self._status_capacity = status_capacity
+        self._recent_blockhashes: OrderedDict[Hash, int] = OrderedDict()
+        self._block_height = 0
+        self._last_tick = wall_clock()
+        self._touched: set[Pubkey] = set()
+        self.snapshot_path = Path(snapshot_path) if snapshot_path else None
+        self._snapshot_interval = snapshot_interval_s
+        self._last_snapshot = self._last_tick
+        self.restored_accounts = self._restore() if self.snapshot_path else 0
+        self._start_block()
+
+    def _install_program_data(self, upgrade_authority: Pubkey | None) -> None:
+        """The FRT admin check reads the upgrade authority from the ProgramData PDA; LiteSVM's
+        loader does not create one, so write it the way the upgradeable loader would."""
+        from engine.frt.pda import find_program_data
+        from engine.frt.state import ProgramData
+
+        address, _ = find_program_data(self.program_id)
+        data = ProgramData(slot=0, upgrade_authority_address=upgrade_authority).encode()
+        self.svm.set_account(address, Account(
+            lamports=self.svm.minimum_balance_for_rent_exemption(len(data)), data=data,
+            owner=BPF_LOADER_UPGRADEABLE_ID, executable=False))
+
+    # ---- time, slots and blockhashes ------------------------------------------------------
+
+    @property
+    def slot(self) -> int:
+        return self.svm.get_clock().slot
+
+    @property
+    def block_height(self) -> int:
+        return self._block_height
+
+    @property
+    def unix_timestamp(self) -> int:
+        return self.svm.get_clock().unix_timestamp
+
+    def tick(self) -> None:
+        """Advance slots to match wall time; each new block gets a new blockhash."""
+        now = self._wall_clock()
+        elapsed_blocks = int((now - self._last_tick) / self._slot_seconds)
+        if elapsed_blocks <= 0:
+            return
+        self._last_tick += elapsed_blocks * self._slot_seconds
+        self._start_block(advance=elapsed_blocks)
+        if self.snapshot_path and now - self._last_snapshot >= self._snapshot_interval:
+            self.save_snapshot()
+
+    def _start_block(self, advance: int = 0) -> None:
+        clock = self.svm.get_clock()
+        slot = clock.slot + advance
+        if advance:
+            self.svm.warp_to_slot(slot)
+            self.svm.expire_blockhash()
+        self.svm.set_clock(Clock(slot, clock.epoch_start_timestamp, clock.epoch,
+                                 clock.leader_schedule_epoch, int(self._wall_clock())))
+        self._block_height += advance
+        self._recent_blockhashes[self.svm.latest_blockhash()] = self._block_height
+        while len(self._recent_blockhashes) > MAX_PROCESSING_AGE:
+            self._recent_blockhashes.popitem(last=False)
+
+    def latest_blockhash(self) -> tuple[Hash, int]:
+        self.tick()
+        blockhash = self.svm.latest_blockhash()
+        return blockhash, self._recent_blockhashes[blockhash] + MAX_PROCESSING_AGE
+
+    def is_blockhash_valid(self, blockhash: Hash) -> bool:
+        self.tick()
+        return blockhash in self._recent_blockhashes
+
+    # ---- accounts ---------------------------------------------------------------------------
+
+    def get_account(self, address: Pubkey) -> Account | None:
+        return self.svm.get_account(address)
+
+    def set_account(self, address: Pubkey, account: Account) -> None:
+        self.svm.set_account(address, account)
+        self._touched.add(address)
+
+    def get_balance(self, address: Pubkey) -> int:
+        account = self.svm.get_account(address)
+        return account.lamports if account else 0
+
+    def minimum_balance_for_rent_exemption(self, data_len: int) -> int:
+        return self.svm.minimum_balance_for_rent_exemption(data_len)
+
+    def airdrop(self, address: Pubkey, lamports: int) -> Processed:
+        self.tick()
+        result = self.svm.airdrop(address, lamports)
+        self._touched.add(address)
+        return self._record(self._from_litesvm(result))
+
+    # ---- transactions -----------------------------------------------------------------------
+
+    def signature_status(self, signature: Signature) -> Processed | None:
+        return self._statuses.get(signature)
+
+    def process(self, tx: Transaction | VersionedTransaction) -> Processed:
+        self.tick()
+        signature = tx.signatures[0]
+        if signature in self._statuses:
+            return Processed(signature, TransactionErrorFieldless.AlreadyProcessed, slot=self.slot)
+        message = tx.message
+        if not self.is_blockhash_valid(message.recent_blockhash):
+            return Processed(signature, TransactionErrorFieldless.BlockhashNotFound, slot=self.slot)
+        if self.emulator is not None and self.program_id in message.account_keys:
+            from engine.chain.emulated_tx import run_emulated_transaction
+
+            processed = run_emulated_transaction(self, tx)
+        else:
+            processed = self._from_litesvm(self.svm.send_transaction(tx))
+        if processed.fee or processed.ok:
+            self._touched.update(message.account_keys)
+            return self._record(processed)
+        return processed  # rejected before execution: nothing recorded, may be re-sent
+
+    def simulate(self, tx: Transaction | VersionedTransaction) -> Processed:
+        """Run a transaction and undo every effect; nothing is recorded."""
+        keys = list(tx.message.account_keys)
+        saved = [(key, self.svm.get_account(key)) for key in keys]
+        statuses_before = len(self._statuses)
+        processed = self.process(tx)
+        if len(self._statuses) != statuses_before:
+            self._statuses.pop(processed.signature, None)
+        self.restore_accounts(saved)
+        return processed
+
+    def restore_accounts(self, saved: list[tuple[Pubkey, Account | None]]) -> None:
+        for key, account in saved:
+            self.svm.set_account(key, account if account is not None else _EMPTY_ACCOUNT)
+
+    def _record(self, processed: Processed) -> Processed:
+        self._statuses[processed.signature] = processed
+        if len(self._statuses) > self._status_capacity:
+            self._statuses.popitem(last=False)
+        return processed
+
+    def _from_litesvm(self, result) -> Processed:
+        slot = self.slot
+        if hasattr(result, "err"):
+            meta = result.meta()
+            return Processed(meta.signature(), result.err(), list(meta.logs()), meta.fee(),
+                             meta.compute_units_consumed(), slot)
+        return Processed(result.signature(), None, list(result.logs()), result.fee(),
+                         result.compute_units_consumed(), slot)
+
+    def send_unsigned(self, message: Message) -> Processed:
+        """Execute a message in LiteSVM without signature checks (used inside an emulated
+        transaction whose signatures were already verified). The fee LiteSVM charges is
+        refunded so the outer transaction pays exactly one fee."""
+        signers = message.header.num_required_signatures
+        payer = message.account_keys[0]
+        refund = signers * LAMPORTS_PER_SIGNATURE
+        payer_account = self.svm.get_account(payer)
+        self.svm.set_account(payer, with_lamports(payer_account, payer_account.lamports + refund))
+        self.svm.with_sigverify(False)
+        try:
+            tx = Transaction.populate(message, [Signature.new_unique() for _ in range(signers)])
+            return self._from_litesvm(self.svm.send_transaction(tx))
+        finally:
+            self.svm.with_sigverify(True)
+
+    # ---- persistence ------------------------------------------------------------------------
+
+    def save_snapshot(self) -> int:
+        """Write every touched account to the snapshot file; returns how many were saved."""
+        if not self.snapshot_path:
+            return 0
+        accounts = []
+        for key in sorted(self._touched, key=bytes):
+            account = self.svm.get_account(key)
+            if account is None or account.executable or account.owner in _NOT_SNAPSHOTTED_OWNERS:
+                continue
+            if key == self.program_id:
+                continue
+            accounts.append((key, account))
+        header = {"program_id": str(self.program_id), "mode": self.mode, "slot": self.slot,
+                  "saved_at": self._wall_clock()}
+        write_snapshot(self.snapshot_path, header, accounts)
+        self._last_snapshot = self._wall_clock()
+        return len(accounts)
+
+    def _restore(self) -> int:
+        header, accounts = read_snapshot(self.snapshot_path)
+        for key, account in accounts:
+            self.svm.set_account(key, account)
+            self._touched.add(key)
+        if header.get("slot"):
+            self.svm.warp_to_slot(int(header["slot"]) + 1)
+        return len(accounts)
+
+    def close(self) -> None:
+        if self.snapshot_path:
+            self.save_snapshot()
+
+
+def with_lamports(account: Account, lamports: int) -> Account:
+    return Account(lamports=lamports, data=account.data, owner=account.owner,
+                   executable=account.executable, rent_epoch=account.rent_epoch)
+
+
+_EMPTY_ACCOUNT = Account(lamports=0, data=b"", owner=Pubkey.from_string("11111111111111111111111111111111"))
+
