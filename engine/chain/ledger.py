@@ -146,7 +146,8 @@ class EmbeddedLedger:
                                  clock.leader_schedule_epoch, int(self._wall_clock())))
         self._block_height += advance
         self._recent_blockhashes[self.svm.latest_blockhash()] = self._block_height
-        while len(self._recent_blockhashes) > MAX_PROCESSING_AGE:
+        oldest_valid = self._block_height - MAX_PROCESSING_AGE
+        while next(iter(self._recent_blockhashes.values())) < oldest_valid:
             self._recent_blockhashes.popitem(last=False)
 
     def latest_blockhash(self) -> tuple[Hash, int]:
