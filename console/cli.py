@@ -68,11 +68,40 @@ def register_config(subparsers) -> None:
     path.set_defaults(func=cmd_config_path)
 
 
+# --------------------------------------------------------------------------- localnet
+
+def cmd_localnet(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from rpcapi.solana_localnet import run_localnet
+
+    settings = load_config(args.config).settings
+    host = args.host or settings.localnet.host
+    port = settings.localnet.port if args.port is None else args.port
+    return asyncio.run(run_localnet(settings, host, port))
+
+
+def register_localnet(subparsers) -> None:
+    localnet = subparsers.add_parser(
+        "localnet", help="serve the embedded chain as a Solana JSON-RPC endpoint (like a test validator)")
+    localnet.add_argument("--host", help="address to listen on (default: localnet.host, 127.0.0.1)")
+    localnet.add_argument("--port", type=int, help="port to listen on (default: localnet.port, 8899)")
+    localnet.set_defaults(func=cmd_localnet)
+
+
 # --------------------------------------------------------------------------- wiring
 
 # Subcommand registrars, in help order.  Add `localnet`, `demo`, `bench`, ... here.
+def _chain_registrars() -> list[Registrar]:
+    from console.chain_commands import register_demo
+
+    return [register_demo]
+
+
 REGISTRARS: list[Registrar] = [
     register_config,
+    register_localnet,
+    *_chain_registrars(),
 ]
 
 

@@ -19,22 +19,14 @@ from solders.transaction_status import (
     TransactionErrorInsufficientFundsForRent,
 )
 
-from engine.chain.ledger import (
+from engine.chain.processed import (
     DEFAULT_CU_PER_INSTRUCTION,
     MAX_CU_PER_TRANSACTION,
-    EmbeddedLedger,
     Processed,
     with_lamports,
 )
-from engine.frt.constants import COMPUTE_BUDGET_PROGRAM_ID, LAMPORTS_PER_SIGNATURE
+from engine.frt.constants import COMPUTE_BUDGET_PROGRAM_ID, LAMPORTS_PER_SIGNATURE, rent_exempt_minimum
 from engine.frt.errors import ProgramError, from_rpc_json
-
-
-@dataclass(frozen=True)
-class AccountRef:
-    key: Pubkey
-    is_signer: bool
-    is_writable: bool
 
 
 @dataclass
@@ -50,52 +42,58 @@ class _Budget:
 class EmulatorEnv:
     """What the emulator sees of the ledger while one instruction runs."""
 
-    def __init__(self, ledger: EmbeddedLedger, accounts: list[AccountRef], logs: list[str]):
+    def __init__(self, ledger, accounts: list[AccountMeta], logs: list[str], written: set[Pubkey]):
         self.ledger = ledger
         self.accounts = accounts
         self.logs = logs
-        self._writable = {ref.key for ref in accounts if ref.is_writable}
-        self.written: set[Pubkey] = set()
+        self._writable = {meta.pubkey for meta in accounts if meta.is_writable}
+        self.written = written
+        self._cache: dict[Pubkey, object] = {}
 
     @property
     def now(self) -> int:
         return self.ledger.unix_timestamp
 
     def get(self, key: Pubkey):
-        return self.ledger.get_account(key)
+        try:
+            return self._cache[key]
+        except KeyError:
+            account = self._cache[key] = self.ledger.svm.get_account(key)
+            return account
 
     def put(self, key: Pubkey, account) -> None:
         if key not in self._writable:
-            before = self.ledger.get_account(key)
+            before = self.get(key)
             if before is None or before.lamports != account.lamports:
                 raise ProgramError("ReadonlyLamportChange")
             if bytes(before.data) != bytes(account.data):
                 raise ProgramError("ReadonlyDataModified")
             return
         self.ledger.svm.set_account(key, account)
+        self._cache[key] = account
         self.written.add(key)
 
     def log(self, line: str) -> None:
         self.logs.append(f"Program log: {line}")
 
 
-def run_emulated_transaction(ledger: EmbeddedLedger, tx: Transaction | VersionedTransaction) -> Processed:
+def run_emulated_transaction(ledger, tx: Transaction | VersionedTransaction,
+                             message: Message, keys: list[Pubkey]) -> Processed:
     signature = tx.signatures[0]
     slot = ledger.slot
     if isinstance(tx, VersionedTransaction):
-        if not isinstance(tx.message, Message):
+        if not isinstance(message, Message):
             return Processed(signature, TransactionErrorFieldless.UnsupportedVersion, slot=slot)
-        tx = Transaction.populate(tx.message, list(tx.signatures))
-    message = tx.message
+        tx = Transaction.populate(message, list(tx.signatures))
     if not all(tx.verify_with_results()):
         return Processed(signature, TransactionErrorFieldless.SignatureFailure, slot=slot)
 
-    instructions = [_decompile(message, index) for index in range(len(message.instructions))]
+    instructions = _decompile_all(message, keys)
     budget = _compute_budget(instructions)
     if budget is None:
         return Processed(signature, TransactionErrorFieldless.SanitizeFailure, slot=slot)
     fee = message.header.num_required_signatures * LAMPORTS_PER_SIGNATURE + budget.priority_fee
-    payer = message.account_keys[0]
+    payer = keys[0]
     payer_account = ledger.get_account(payer)
     if payer_account is None:
         return Processed(signature, TransactionErrorFieldless.AccountNotFound, slot=slot)
@@ -103,17 +101,18 @@ def run_emulated_transaction(ledger: EmbeddedLedger, tx: Transaction | Versioned
         return Processed(signature, TransactionErrorFieldless.InsufficientFundsForFee, slot=slot)
     ledger.svm.set_account(payer, with_lamports(payer_account, payer_account.lamports - fee))
 
-    saved = [(key, ledger.get_account(key)) for key in message.account_keys]
+    saved = [(key, ledger.get_account(key)) for key in keys]
     logs: list[str] = []
-    error, units = _execute(ledger, message, instructions, budget, logs)
+    written: set[Pubkey] = set()
+    error, units = _execute(ledger, keys, instructions, budget, logs, written)
     if error is None:
-        error = _rent_state_error(ledger, message, saved)
+        error = _rent_state_error(ledger, saved, written)
     if error is not None:
         ledger.restore_accounts(saved)
     return Processed(signature, error, logs, fee, units, slot)
 
 
-def _execute(ledger, message, instructions, budget, logs):
+def _execute(ledger, keys, instructions, budget, logs, written):
     """Returns (solders transaction error or None, compute units consumed)."""
     emulator = ledger.emulator
     program_id = ledger.program_id
@@ -125,11 +124,10 @@ def _execute(ledger, message, instructions, budget, logs):
             index += 1
             continue
         if ix.program_id == program_id:
-            refs = [AccountRef(m.pubkey, m.is_signer, m.is_writable) for m in ix.accounts]
             logs.append(f"Program {program_id} invoke [1]")
-            env = EmulatorEnv(ledger, refs, logs)
+            env = EmulatorEnv(ledger, ix.accounts, logs, written)
             try:
-                cost = emulator.execute(refs, bytes(ix.data), env)
+                cost = emulator.execute(ix.accounts, bytes(ix.data), env)
                 if cost > remaining:
                     logs.append(f"Program {program_id} consumed {remaining} of {remaining} compute units")
                     raise ProgramError("ComputationalBudgetExceeded")
@@ -146,54 +144,53 @@ def _execute(ledger, message, instructions, budget, logs):
                and instructions[group[-1] + 1].program_id not in (program_id, COMPUTE_BUDGET_PROGRAM_ID)):
             group.append(group[-1] + 1)
         sub_message = Message.new_with_blockhash(
-            [instructions[i] for i in group], message.account_keys[0], ledger.svm.latest_blockhash())
+            [instructions[i] for i in group], keys[0], ledger.svm.latest_blockhash())
         result = ledger.send_unsigned(sub_message)
         logs.extend(result.logs)
         remaining -= result.compute_units
         if result.err is not None:
-            return _map_sub_error(result.err, group, sub_message, message), budget.limit - remaining
+            return _map_sub_error(result.err, group, sub_message, keys), budget.limit - remaining
         index = group[-1] + 1
     return None, budget.limit - remaining
 
 
-def _map_sub_error(err, group, sub_message: Message, message: Message):
+def _map_sub_error(err, group, sub_message: Message, keys: list[Pubkey]):
     if isinstance(err, TransactionErrorInstructionError):
         return TransactionErrorInstructionError(group[err.index], err.err)
     if isinstance(err, TransactionErrorInsufficientFundsForRent):
         key = sub_message.account_keys[err.account_index]
-        return TransactionErrorInsufficientFundsForRent(list(message.account_keys).index(key))
+        return TransactionErrorInsufficientFundsForRent(keys.index(key))
     return err
 
 
-def _rent_state_error(ledger, message: Message, saved):
-    """An account may not be left with 0 < lamports < rent-exempt minimum unless it already was."""
+def _rent_state_error(ledger, saved, written: set[Pubkey]):
+    """An account the emulator wrote may not be left with 0 < lamports < rent-exempt minimum
+    unless it already was (LiteSVM checks the accounts of the instructions it runs itself)."""
     for index, (key, before) in enumerate(saved):
-        after = ledger.get_account(key)
-        if after is None or after.lamports == 0 or after.executable:
+        if key not in written:
             continue
-        minimum = ledger.minimum_balance_for_rent_exemption(len(after.data))
+        after = ledger.get_account(key)
+        if after is None or after.lamports == 0 or (before is not None and before.lamports == after.lamports):
+            continue
+        minimum = rent_exempt_minimum(len(after.data))
         was_paying = before is not None and 0 < before.lamports < minimum
-        if after.lamports < minimum and not was_paying and (before is None or before.lamports != after.lamports):
+        if after.lamports < minimum and not was_paying:
             return TransactionErrorInsufficientFundsForRent(index)
     return None
 
 
-def _decompile(message: Message, index: int) -> Instruction:
-    compiled = message.instructions[index]
-    keys = message.account_keys
-    return Instruction(
-        keys[compiled.program_id_index],
-        bytes(compiled.data),
-        [AccountMeta(keys[i], message.is_signer(i), _is_writable(message, i)) for i in compiled.accounts],
-    )
-
-
-def _is_writable(message: Message, i: int) -> bool:
+def _decompile_all(message: Message, keys: list[Pubkey]) -> list[Instruction]:
     header = message.header
     signed = header.num_required_signatures
-    if i < signed:
-        return i < signed - header.num_readonly_signed_accounts
-    return i < len(message.account_keys) - header.num_readonly_unsigned_accounts
+    metas = [
+        AccountMeta(key, i < signed,
+                    i < signed - header.num_readonly_signed_accounts if i < signed
+                    else i < len(keys) - header.num_readonly_unsigned_accounts)
+        for i, key in enumerate(keys)
+    ]
+    return [Instruction(keys[compiled.program_id_index], bytes(compiled.data),
+                        [metas[i] for i in compiled.accounts])
+            for compiled in message.instructions]
 
 
 def _compute_budget(instructions: list[Instruction]) -> _Budget | None:
@@ -215,4 +212,4 @@ def _compute_budget(instructions: list[Instruction]) -> _Budget | None:
     return budget
 
 
-__all__ = ["run_emulated_transaction", "EmulatorEnv", "AccountRef"]
+__all__ = ["run_emulated_transaction", "EmulatorEnv"]

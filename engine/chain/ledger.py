@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -29,34 +28,18 @@ from solders.signature import Signature
 from solders.transaction import Transaction, VersionedTransaction
 from solders.transaction_status import TransactionErrorFieldless
 
+from engine.chain.emulated_tx import run_emulated_transaction
+from engine.chain.processed import Processed, with_lamports
 from engine.chain.snapshot import read_snapshot, write_snapshot
 from engine.frt.constants import BPF_LOADER_UPGRADEABLE_ID, LAMPORTS_PER_SIGNATURE
 
 MAX_PROCESSING_AGE = 150  # blocks a blockhash stays valid, as on a real cluster
-DEFAULT_CU_PER_INSTRUCTION = 200_000
-MAX_CU_PER_TRANSACTION = 1_400_000
 _NOT_SNAPSHOTTED_OWNERS = {
     Pubkey.from_string("Sysvar1111111111111111111111111111111111111"),
     Pubkey.from_string("NativeLoader1111111111111111111111111111111"),
     Pubkey.from_string("BPFLoader2111111111111111111111111111111111"),
     BPF_LOADER_UPGRADEABLE_ID,
 }
-
-
-@dataclass
-class Processed:
-    """Outcome of one transaction on the embedded ledger (solders error object or None)."""
-
-    signature: Signature
-    err: object | None
-    logs: list[str] = field(default_factory=list)
-    fee: int = 0
-    compute_units: int = 0
-    slot: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.err is None
 
 
 class EmbeddedLedger:
@@ -115,7 +98,7 @@ class EmbeddedLedger:
 
     @property
     def slot(self) -> int:
-        return self.svm.get_clock().slot
+        return self._slot
 
     @property
     def block_height(self) -> int:
@@ -123,7 +106,7 @@ class EmbeddedLedger:
 
     @property
     def unix_timestamp(self) -> int:
-        return self.svm.get_clock().unix_timestamp
+        return self._unix_timestamp
 
     def tick(self) -> None:
         """Advance slots to match wall time; each new block gets a new blockhash."""
@@ -142,8 +125,10 @@ class EmbeddedLedger:
         if advance:
             self.svm.warp_to_slot(slot)
             self.svm.expire_blockhash()
+        self._unix_timestamp = int(self._wall_clock())
+        self._slot = slot
         self.svm.set_clock(Clock(slot, clock.epoch_start_timestamp, clock.epoch,
-                                 clock.leader_schedule_epoch, int(self._wall_clock())))
+                                 clock.leader_schedule_epoch, self._unix_timestamp))
         self._block_height += advance
         self._recent_blockhashes[self.svm.latest_blockhash()] = self._block_height
         oldest_valid = self._block_height - MAX_PROCESSING_AGE
@@ -190,18 +175,17 @@ class EmbeddedLedger:
         self.tick()
         signature = tx.signatures[0]
         if signature in self._statuses:
-            return Processed(signature, TransactionErrorFieldless.AlreadyProcessed, slot=self.slot)
+            return Processed(signature, TransactionErrorFieldless.AlreadyProcessed, slot=self._slot)
         message = tx.message
-        if not self.is_blockhash_valid(message.recent_blockhash):
-            return Processed(signature, TransactionErrorFieldless.BlockhashNotFound, slot=self.slot)
-        if self.emulator is not None and self.program_id in message.account_keys:
-            from engine.chain.emulated_tx import run_emulated_transaction
-
-            processed = run_emulated_transaction(self, tx)
+        if message.recent_blockhash not in self._recent_blockhashes:
+            return Processed(signature, TransactionErrorFieldless.BlockhashNotFound, slot=self._slot)
+        keys = message.account_keys
+        if self.emulator is not None and self.program_id in keys:
+            processed = run_emulated_transaction(self, tx, message, keys)
         else:
             processed = self._from_litesvm(self.svm.send_transaction(tx))
         if processed.fee or processed.ok:
-            self._touched.update(message.account_keys)
+            self._touched.update(keys)
             return self._record(processed)
         return processed  # rejected before execution: nothing recorded, may be re-sent
 
@@ -283,11 +267,6 @@ class EmbeddedLedger:
     def close(self) -> None:
         if self.snapshot_path:
             self.save_snapshot()
-
-
-def with_lamports(account: Account, lamports: int) -> Account:
-    return Account(lamports=lamports, data=account.data, owner=account.owner,
-                   executable=account.executable, rent_epoch=account.rent_epoch)
 
 
 _EMPTY_ACCOUNT = Account(lamports=0, data=b"", owner=Pubkey.from_string("11111111111111111111111111111111"))

@@ -12,7 +12,9 @@ transaction), exactly as the runtime discards a failed instruction's writes.
 from __future__ import annotations
 
 import dataclasses
+import struct
 from dataclasses import dataclass
+from functools import lru_cache
 
 from solders.account import Account
 from solders.pubkey import Pubkey
@@ -56,6 +58,16 @@ from engine.frt.state import MainTreasuryState, Mint, PoolState, ProgramData, Sy
 
 U64_MAX = 2**64 - 1
 DEFAULT_PUBKEY = Pubkey.default()
+TOKEN_AMOUNT_OFFSET = 64
+MINT_SUPPLY_OFFSET = 36
+_U64 = struct.Struct("<Q")
+
+# Account data recurs (the same vault or wallet state is read several times per instruction),
+# and the decoded states are immutable, so decoding is memoised on the raw bytes.
+decode_token_account = lru_cache(maxsize=8192)(TokenAccount.decode)
+decode_mint = lru_cache(maxsize=2048)(Mint.decode)
+decode_pool_state = lru_cache(maxsize=2048)(PoolState.decode)
+decode_system_state = lru_cache(maxsize=16)(SystemState.decode)
 
 # Compute units charged per instruction: the figures observed in the program's documentation
 # (§11), so a client that forgets SetComputeUnitLimit fails here as it would on a validator.
@@ -103,13 +115,6 @@ def _system_error(code: int, message: str) -> ProgramError:
     return ProgramError.custom(code, message, program="system")
 
 
-@dataclass(frozen=True)
-class _Ref:
-    key: Pubkey
-    is_signer: bool
-    is_writable: bool
-
-
 class _Invocation:
     """One instruction's accounts plus the ledger environment."""
 
@@ -124,7 +129,7 @@ class _Invocation:
         return self.accounts[index]
 
     def key(self, index: int) -> Pubkey:
-        return self.ref(index).key
+        return self.ref(index).pubkey
 
     def account(self, index: int) -> Account | None:
         return self.env.get(self.key(index))
@@ -147,9 +152,12 @@ class _Invocation:
         self.env.put(key, Account(account.lamports, data, account.owner, account.executable,
                                   account.rent_epoch))
 
-    def write_token(self, key: Pubkey, state: TokenAccount | Mint) -> None:
-        """Re-pack an SPL account the way the token program does (stale option bodies kept)."""
-        self.write_data(key, state.encode_into(bytes(self.env.get(key).data)))
+    def patch_u64(self, key: Pubkey, offset: int, value: int) -> None:
+        """Change one u64 of an SPL account in place (amount or supply); every other byte stays
+        as the token program would leave it."""
+        data = bytearray(self.env.get(key).data)
+        _U64.pack_into(data, offset, value)
+        self.write_data(key, bytes(data))
 
     def move_lamports(self, source: Pubkey, destination: Pubkey, lamports: int) -> None:
         src = self.env.get(source)
@@ -201,9 +209,8 @@ class _Invocation:
                 raise _spl_error(4, "OwnerMismatch")
             if source == destination:
                 return
-            self.write_token(source, dataclasses.replace(src, amount=src.amount - amount))
-            dst = self.token(destination)
-            self.write_token(destination, dataclasses.replace(dst, amount=dst.amount + amount))
+            self.patch_u64(source, TOKEN_AMOUNT_OFFSET, src.amount - amount)
+            self.patch_u64(destination, TOKEN_AMOUNT_OFFSET, dst.amount + amount)
 
     def token_mint_to(self, mint_key: Pubkey, destination: Pubkey, amount: int, authority: Pubkey) -> None:
         with _TokenCpi(self, "MintTo"):
@@ -217,8 +224,8 @@ class _Invocation:
                 raise _spl_error(4, "OwnerMismatch")
             if mint.supply + amount > U64_MAX:
                 raise _spl_error(0xE, "Overflow")
-            self.write_token(mint_key, dataclasses.replace(mint, supply=mint.supply + amount))
-            self.write_token(destination, dataclasses.replace(dst, amount=dst.amount + amount))
+            self.patch_u64(mint_key, MINT_SUPPLY_OFFSET, mint.supply + amount)
+            self.patch_u64(destination, TOKEN_AMOUNT_OFFSET, dst.amount + amount)
 
     def token_burn(self, source: Pubkey, mint_key: Pubkey, amount: int, authority: Pubkey) -> None:
         with _TokenCpi(self, "Burn"):
@@ -232,20 +239,20 @@ class _Invocation:
             if src.owner != authority:
                 raise _spl_error(4, "OwnerMismatch")
             mint = self.mint(mint_key)
-            self.write_token(source, dataclasses.replace(src, amount=src.amount - amount))
-            self.write_token(mint_key, dataclasses.replace(mint, supply=mint.supply - amount))
+            self.patch_u64(source, TOKEN_AMOUNT_OFFSET, src.amount - amount)
+            self.patch_u64(mint_key, MINT_SUPPLY_OFFSET, mint.supply - amount)
 
     def token(self, key: Pubkey) -> TokenAccount:
         account = self.env.get(key)
         if account is None or account.owner != TOKEN_PROGRAM_ID or len(account.data) != TOKEN_ACCOUNT_SIZE:
             raise _fail("InvalidAccountData", f"{key} is not a token account", program="spl-token")
-        return TokenAccount.decode(bytes(account.data))
+        return decode_token_account(bytes(account.data))
 
     def mint(self, key: Pubkey) -> Mint:
         account = self.env.get(key)
         if account is None or account.owner != TOKEN_PROGRAM_ID or len(account.data) != MINT_SIZE:
             raise _fail("InvalidAccountData", f"{key} is not a mint", program="spl-token")
-        return Mint.decode(bytes(account.data))
+        return decode_mint(bytes(account.data))
 
 
 class _TokenCpi:
@@ -309,7 +316,7 @@ class FrtEmulator:
         if not data:
             raise _fail("UninitializedAccount", "system state not initialized")
         try:
-            state = SystemState.decode(data)
+            state = decode_system_state(data)
         except ValueError:
             raise _fail("InvalidAccountData", "system state does not decode") from None
         if check_paused and state.is_paused:
@@ -323,7 +330,7 @@ class FrtEmulator:
         if inv.key(index) != pool_id:
             raise ProgramError.custom(1034, "TreasuryValidationFailed (pool id mismatch)")
         try:
-            pool = PoolState.decode(bytes(account.data))
+            pool = decode_pool_state(bytes(account.data))
         except ValueError:
             raise _fail("InvalidAccountData", "pool state does not decode") from None
         if (pool.token_a_mint == DEFAULT_PUBKEY or pool.token_b_mint == DEFAULT_PUBKEY
@@ -339,7 +346,7 @@ class FrtEmulator:
         if account.owner != TOKEN_PROGRAM_ID:
             raise _fail("IncorrectProgramId", f"account {index} is not an SPL token account")
         try:
-            token = TokenAccount.decode(bytes(account.data))
+            token = decode_token_account(bytes(account.data))
         except ValueError:
             raise _fail("InvalidAccountData", f"account {index} does not unpack") from None
         if token.state == 0:
@@ -377,7 +384,7 @@ class FrtEmulator:
         if inv.key(system) != self.system_state_key:
             raise _fail("InvalidAccountData", "wrong system state account")
         try:
-            state = SystemState.decode(inv.data(system))
+            state = decode_system_state(inv.data(system))
         except ValueError:
             raise _fail("InvalidAccountData", "system state does not decode") from None
         if inv.key(admin) == state.admin_authority:
@@ -396,9 +403,12 @@ class FrtEmulator:
         total = pool.total_sol_fees_collected + fee
         if collected > U64_MAX or total > U64_MAX:
             raise ProgramError.custom(1033, "FeeValidationFailed: fee counter overflow")
-        pool = dataclasses.replace(pool, **{counter: collected, "total_sol_fees_collected": total})
-        inv.write_data(pool_id, pool.encode())
-        return pool
+        self._patch_pool(inv, pool_id, **{counter: collected, "total_sol_fees_collected": total})
+        return decode_pool_state(bytes(inv.env.get(pool_id).data))
+
+    @staticmethod
+    def _patch_pool(inv: _Invocation, pool_id: Pubkey, **u64_fields: int) -> None:
+        inv.write_data(pool_id, PoolState.patch(bytes(inv.env.get(pool_id).data), **u64_fields))
 
     # ---- instructions ------------------------------------------------------------------------
 
@@ -494,7 +504,7 @@ class FrtEmulator:
 
     def _unpack_mint(self, inv: _Invocation, index: int) -> Mint:
         try:
-            return Mint.decode(inv.data(index))
+            return decode_mint(inv.data(index))
         except ValueError:
             raise _fail("InvalidAccountData", f"account {index} is not a mint") from None
 
@@ -537,7 +547,7 @@ class FrtEmulator:
         liquidity = side.liquidity(pool) + amount
         if liquidity > U64_MAX:
             raise _fail("ArithmeticOverflow", "tracked liquidity overflows")
-        inv.write_data(pool_id, side.with_liquidity(pool, liquidity).encode())
+        self._patch_pool(inv, pool_id, **{side.liquidity_field: liquidity})
         inv.token_mint_to(lp_mint, inv.key(8), amount, pool_id)
         if self._token_account(inv, 8).amount - lp_before.amount != amount:
             raise ProgramError.custom(3001, "strict 1:1 LP violation")
@@ -550,7 +560,7 @@ class FrtEmulator:
         if account.owner != TOKEN_PROGRAM_ID:
             return "not an SPL token account"
         try:
-            token = TokenAccount.decode(bytes(account.data))
+            token = decode_token_account(bytes(account.data))
         except ValueError:
             return "does not unpack"
         if token.owner != user:
@@ -560,7 +570,7 @@ class FrtEmulator:
     def _check_lp_mint_authority(self, inv: _Invocation, lp_mint: Pubkey, pool_id: Pubkey) -> None:
         account = inv.env.get(lp_mint)
         try:
-            mint = Mint.decode(bytes(account.data)) if account is not None else None
+            mint = decode_mint(bytes(account.data)) if account is not None else None
         except ValueError:
             mint = None
         if mint is None or mint.mint_authority != pool_id:
@@ -597,7 +607,7 @@ class FrtEmulator:
         liquidity = side.liquidity(pool)
         if liquidity < amount:
             raise _fail("ArithmeticOverflow", "tracked liquidity below the withdrawal")
-        inv.write_data(pool_id, side.with_liquidity(pool, liquidity - amount).encode())
+        self._patch_pool(inv, pool_id, **{side.liquidity_field: liquidity - amount})
         inv.log(f"Withdraw: {amount} LP burned, {amount} out")
 
     def _swap(self, inv: _Invocation, input_token_mint: Pubkey, amount_in: int, expected_amount_out: int,
@@ -654,8 +664,7 @@ class FrtEmulator:
             a, b = pool.total_token_a_liquidity - amount_out, pool.total_token_b_liquidity + amount_in
         if a > U64_MAX or b > U64_MAX or a < 0 or b < 0:
             raise _fail("ArithmeticOverflow", "tracked liquidity out of range")
-        pool = dataclasses.replace(pool, total_token_a_liquidity=a, total_token_b_liquidity=b)
-        inv.write_data(pool_id, pool.encode())
+        self._patch_pool(inv, pool_id, total_token_a_liquidity=a, total_token_b_liquidity=b)
         inv.log(f"Swap: {amount_in} in, {amount_out} out")
 
     @staticmethod
@@ -882,9 +891,9 @@ class _Side:
     vault: Pubkey
     lp_mint: Pubkey
 
-    def liquidity(self, pool: PoolState) -> int:
-        return pool.total_token_a_liquidity if self.is_a else pool.total_token_b_liquidity
+    @property
+    def liquidity_field(self) -> str:
+        return "total_token_a_liquidity" if self.is_a else "total_token_b_liquidity"
 
-    def with_liquidity(self, pool: PoolState, value: int) -> PoolState:
-        field = "total_token_a_liquidity" if self.is_a else "total_token_b_liquidity"
-        return dataclasses.replace(pool, **{field: value})
+    def liquidity(self, pool: PoolState) -> int:
+        return getattr(pool, self.liquidity_field)

@@ -67,6 +67,18 @@ class _Reader:
 # ---------------------------------------------------------------------------------------------
 # PoolState (§5.1)
 
+_U64 = struct.Struct("<Q")
+POOL_STATE_U64_OFFSETS = {
+    "total_token_a_liquidity": 240,
+    "total_token_b_liquidity": 248,
+    "contract_liquidity_fee": 262,
+    "swap_contract_fee": 270,
+    "collected_liquidity_fees": 310,
+    "collected_swap_contract_fees": 318,
+    "total_sol_fees_collected": 326,
+    "total_consolidations": 342,
+    "total_fees_consolidated": 350,
+}
 _POOL_STATE = struct.Struct("<" + "32s" * 7 + "4Q" + "6B" + "6Q" + "3Q" + "q" + "2Q" + "6Q" + "4Q")
 assert _POOL_STATE.size == POOL_STATE_SIZE
 
@@ -122,6 +134,15 @@ class PoolState:
 
     def has_flag(self, flag: int) -> bool:
         return bool(self.flags & flag)
+
+    @staticmethod
+    def patch(data: bytes, **u64_fields: int) -> bytes:
+        """The account data with some u64 fields changed in place — what re-serialising the
+        struct with those fields changed produces, without decoding the rest."""
+        buffer = bytearray(data)
+        for name, value in u64_fields.items():
+            _U64.pack_into(buffer, POOL_STATE_U64_OFFSETS[name], value)
+        return bytes(buffer)
 
     @property
     def simple_ratio(self) -> bool:
