@@ -24,7 +24,7 @@ test: $(TEST_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(VENV)/bin/frt-stress bench chain
+	$(PY) benchmarks/chain.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

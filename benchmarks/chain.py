@@ -24,7 +24,7 @@ from engine.chain.ledger import EmbeddedLedger
 from engine.frt.client import FrtClient, token_address
 from engine.frt.constants import LOCALNET_PROGRAM_ID, TOKEN_PROGRAM_ID
 from engine.wallet import Wallet
-from tests.support import make_world
+from engine.sandbox import make_world
 
 
 async def frt_round(world, users, ops: int) -> float:

@@ -20,11 +20,8 @@ async def _demo(settings, seed: int) -> int:
         print(f"program: {cluster.program_id}")
         print(f"data directory: {settings.data_dir}")
         report = await bootstrap(cluster, settings, core, authority, core_created=created)
-        print(f"core wallet {report.core_wallet}{' (new)' if report.core_wallet_created else ''}: "
-              f"{report.core_lamports / 1e9:,.3f} SOL"
-              f"{'; program initialised now' if report.program_initialized_now else ''}")
-        for note in report.notes:
-            print(f"note: {note}")
+        for line in report.lines():
+            print(line)
         outcome = await run_scenario(FrtClient(cluster), core, seed=seed, report=print)
         surprises = outcome.unexpected
         print(f"{len(outcome.steps)} operations, {len(surprises)} surprising outcomes")

@@ -20,6 +20,13 @@ class BootstrapReport:
     program_initialized_now: bool = False
     notes: list[str] = field(default_factory=list)
 
+    def lines(self) -> list[str]:
+        """What an operator should read, one line each."""
+        head = (f"core wallet {self.core_wallet}{' (new)' if self.core_wallet_created else ''}: "
+                f"{self.core_lamports / 1e9:,.3f} SOL"
+                f"{'; program initialised now' if self.program_initialized_now else ''}")
+        return [head, *(f"note: {note}" for note in self.notes)]
+
 
 def load_wallets(settings) -> tuple[Wallet, bool, Wallet]:
     """(core wallet, whether it was just created, upgrade authority)."""

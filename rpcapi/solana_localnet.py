@@ -38,7 +38,9 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import Transaction, VersionedTransaction
 
-from engine.chain.ledger import EmbeddedLedger, Processed
+from engine.bootstrap import bootstrap, load_wallets
+from engine.chain.ledger import EmbeddedLedger
+from engine.chain.processed import Processed
 from engine.frt.constants import COMPUTE_BUDGET_PROGRAM_ID, LAMPORTS_PER_SIGNATURE, TOKEN_PROGRAM_ID
 
 log = logging.getLogger(__name__)
@@ -931,30 +933,16 @@ METHODS: dict[str, Callable[[LocalnetServer, list], Any]] = {
 # `frt-stress localnet`
 # ------------------------------------------------------------------------------------------
 
-def _bootstrap_module():
-    """`engine.bootstrap` (core wallet + InitializeProgram), or None where it does not exist."""
-    try:
-        from engine import bootstrap as module
-    except ModuleNotFoundError as exc:
-        if exc.name == "engine.bootstrap":
-            return None
-        raise
-    return module if hasattr(module, "bootstrap") and hasattr(module, "load_wallets") else None
-
-
-async def _run_bootstrap(module, cluster, settings, wallets) -> None:
-    """The bootstrap hook: fund the core wallet and initialise the program on the new chain."""
+async def _run_bootstrap(cluster, settings, wallets) -> None:
+    """Fund the core wallet and initialise the program on the new chain."""
     core, created, authority = wallets
     try:
-        report = await module.bootstrap(cluster, settings, core, authority, core_created=created)
+        report = await bootstrap(cluster, settings, core, authority, core_created=created)
     except Exception as exc:  # the chain is still useful without it
         print(f"warning: bootstrap failed: {exc}")
         return
-    print(f"  core wallet: {report.core_wallet}{' (new)' if report.core_wallet_created else ''}, "
-          f"{report.core_lamports / 1e9:,.3f} SOL"
-          f"{'; program initialised now' if report.program_initialized_now else ''}")
-    for note in report.notes:
-        print(f"  note: {note}")
+    for line in report.lines():
+        print(f"  {line}")
 
 
 async def run_localnet(settings, host: str, port: int, *, stop_event: asyncio.Event | None = None) -> int:
@@ -963,9 +951,8 @@ async def run_localnet(settings, host: str, port: int, *, stop_event: asyncio.Ev
 
     if settings.embedded.persist:
         settings.ensure_data_dir()
-    bootstrap = _bootstrap_module()
-    wallets = bootstrap.load_wallets(settings) if bootstrap else None
-    cluster = EmbeddedCluster.from_settings(settings, upgrade_authority=wallets[2].pubkey if wallets else None)
+    wallets = load_wallets(settings)
+    cluster = EmbeddedCluster.from_settings(settings, upgrade_authority=wallets[2].pubkey)
     ledger = cluster.ledger
     server = LocalnetServer(ledger)
     try:
@@ -991,8 +978,7 @@ async def run_localnet(settings, host: str, port: int, *, stop_event: asyncio.Ev
             print(f"  snapshot:   {ledger.snapshot_path} ({ledger.restored_accounts} accounts restored)")
         else:
             print("  snapshot:   none (embedded.persist = false)")
-        if bootstrap:
-            await _run_bootstrap(bootstrap, cluster, settings, wallets)
+        await _run_bootstrap(cluster, settings, wallets)
         print("press Ctrl-C to stop", flush=True)
         await stop.wait()
     finally:

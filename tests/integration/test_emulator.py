@@ -12,7 +12,7 @@ from engine.frt.constants import (
 )
 from engine.frt.pda import find_main_treasury
 from engine.wallet import Wallet
-from tests.support import make_world
+from engine.sandbox import make_world
 
 TX_FEE = LAMPORTS_PER_SIGNATURE
 X, Y = 10**9, 10**6  # one whole token of each

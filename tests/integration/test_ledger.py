@@ -7,7 +7,7 @@ from engine.chain.embedded import EmbeddedCluster
 from engine.chain.ledger import MAX_PROCESSING_AGE, EmbeddedLedger
 from engine.frt.constants import LOCALNET_PROGRAM_ID
 from engine.wallet import Wallet
-from tests.support import make_world
+from engine.sandbox import make_world
 
 
 class FakeClock:

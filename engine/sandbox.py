@@ -1,4 +1,4 @@
-"""Building blocks for tests that drive the real embedded chain."""
+"""A ready-made embedded chain (program initialised, two mints, one pool) for tests and benchmarks."""
 from __future__ import annotations
 
 from dataclasses import dataclass
