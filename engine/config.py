@@ -127,6 +127,39 @@ class LocalnetConfig(_Section):
     port: int = Field(8899, ge=1, le=65535, description="JSON-RPC port of the local validator.")
 
 
+class EngineConfig(_Section):
+    """How worker threads behave (service design §2-3); pacing 0 = as fast as possible."""
+
+    pacing_min_ms: int = Field(750, ge=0, description="Shortest pause between two cycles of a thread, in ms.")
+    pacing_max_ms: int = Field(2000, ge=0, description="Longest pause between two cycles of a thread, in ms.")
+    deposit_max_fraction: float = Field(
+        0.05, gt=0, le=1, description="Largest deposit as a fraction of the thread's token balance.")
+    withdrawal_max_fraction: float = Field(
+        0.05, gt=0, le=1, description="Largest withdrawal as a fraction of the thread's LP balance.")
+    swap_max_fraction: float = Field(
+        0.02, gt=0, le=1, description="Largest swap as a fraction of the thread's input balance.")
+    refill_threshold_fraction: float = Field(
+        0.05, gt=0, le=1, description="Auto-refill when the balance drops below this fraction of initial_amount.")
+    thread_initial_lamports: int = Field(
+        2_000_000_000, ge=0, description="SOL (lamports) the core wallet gives a new thread wallet.")
+    sol_threshold_lamports: int = Field(
+        1_000_000_000, ge=0, description="The SOL monitor tops up thread wallets below this balance (lamports).")
+    sol_topup_lamports: int = Field(
+        2_000_000_000, gt=0, description="What one SOL top-up sends to a thread wallet (lamports).")
+    sol_monitor_interval_s: float = Field(30.0, gt=0, description="Seconds between two SOL monitor rounds.")
+    target_pool_count: int = Field(
+        0, ge=0, description="At start-up, create pools until the registry holds at least this many.")
+    resume_running_threads: bool = Field(
+        True, description="After a restart, start again the threads that were running when the engine stopped.")
+    stats_flush_interval_s: float = Field(
+        5.0, gt=0, description="Seconds between two saves of statistics.json while threads run.")
+    seed: int | None = Field(
+        None, description="Seed of the engine's random choices (pools, thread RNGs); unset = random.",
+        json_schema_extra={"example": 42})
+    check_invariants: bool = Field(
+        True, description="Predict every operation with the model and check pool invariants after it.")
+
+
 class Settings(BaseSettings):
     """The whole configuration."""
 
@@ -142,6 +175,7 @@ class Settings(BaseSettings):
     wallet: WalletConfig = Field(default_factory=WalletConfig, description=WalletConfig.__doc__)
     embedded: EmbeddedConfig = Field(default_factory=EmbeddedConfig, description=EmbeddedConfig.__doc__)
     localnet: LocalnetConfig = Field(default_factory=LocalnetConfig, description=LocalnetConfig.__doc__)
+    engine: EngineConfig = Field(default_factory=EngineConfig, description=EngineConfig.__doc__)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,

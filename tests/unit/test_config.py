@@ -160,7 +160,7 @@ def test_rendered_default_has_comment_per_key():
         idx = next(i for i, line in enumerate(lines)
                    if line.startswith(f"{key} = ") or line.startswith(f"# {key} = "))
         assert lines[idx - 1] == f"# {model.model_fields[key].description}", dotted
-    assert set(tomllib.loads(text)) == {"log_level", "chain", "program", "wallet", "embedded", "localnet"}
+    assert set(tomllib.loads(text)) == {"log_level", "chain", "program", "wallet", "embedded", "localnet", "engine"}
 
 
 def test_write_config_file_atomic_and_no_overwrite(tmp_path):
