@@ -1,0 +1,99 @@
+"""Reading the state one operation can change, in one round trip, as plain numbers."""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from solders.pubkey import Pubkey
+
+from engine.chain.base import Cluster
+from engine.frt.client import token_address
+from engine.frt.pda import find_system_state
+from engine.frt.state import PoolState
+
+_U64 = struct.Struct("<Q")
+
+
+@dataclass(frozen=True)
+class PoolView:
+    state: PoolState
+    lamports: int
+    vault_a: int
+    vault_b: int
+    lp_supply_a: int
+    lp_supply_b: int
+    system_paused: bool
+
+    def numbers(self) -> dict[str, int]:
+        s = self.state
+        return {"liquidity_a": s.total_token_a_liquidity, "liquidity_b": s.total_token_b_liquidity,
+                "vault_a": self.vault_a, "vault_b": self.vault_b, "lp_supply_a": self.lp_supply_a,
+                "lp_supply_b": self.lp_supply_b, "pool_lamports": self.lamports,
+                "collected_liquidity_fees": s.collected_liquidity_fees,
+                "collected_swap_contract_fees": s.collected_swap_contract_fees,
+                "total_sol_fees_collected": s.total_sol_fees_collected}
+
+
+@dataclass(frozen=True)
+class WalletView:
+    sol: int
+    token_a: int
+    token_b: int
+    lp_a: int
+    lp_b: int
+
+    def numbers(self) -> dict[str, int]:
+        return {"sol": self.sol, "token_a": self.token_a, "token_b": self.token_b, "lp_a": self.lp_a, "lp_b": self.lp_b}
+
+    def token(self, token_type: str) -> int:
+        return self.token_a if token_type == "A" else self.token_b
+
+    def lp(self, token_type: str) -> int:
+        return self.lp_a if token_type == "A" else self.lp_b
+
+    def to_json(self) -> dict:
+        return {"sol_balance": self.sol, "token_a_balance": self.token_a, "token_b_balance": self.token_b,
+                "lp_token_a_balance": self.lp_a, "lp_token_b_balance": self.lp_b}
+
+
+@dataclass(frozen=True)
+class View:
+    pool: PoolView | None
+    wallet: WalletView
+
+    def numbers(self) -> dict[str, int]:
+        return {**(self.pool.numbers() if self.pool else {}), **self.wallet.numbers()}
+
+
+def _token_amount(account) -> int:
+    return _U64.unpack_from(account.data, 64)[0] if account is not None and len(account.data) == 165 else 0
+
+
+def _mint_supply(account) -> int:
+    return _U64.unpack_from(account.data, 36)[0] if account is not None and len(account.data) == 82 else 0
+
+
+def wallet_accounts(owner: Pubkey, addresses) -> list[Pubkey]:
+    return [owner, token_address(owner, addresses.token_a_mint), token_address(owner, addresses.token_b_mint),
+            token_address(owner, addresses.lp_token_a_mint), token_address(owner, addresses.lp_token_b_mint)]
+
+
+async def observe(cluster: Cluster, addresses, owner: Pubkey, *, with_pool: bool = True) -> View:
+    """Pool state, vaults, LP supplies, the system pause flag and one wallet's five balances."""
+    pool_keys = [addresses.pool_state, addresses.token_a_vault, addresses.token_b_vault,
+                 addresses.lp_token_a_mint, addresses.lp_token_b_mint,
+                 find_system_state(cluster.program_id)[0]] if with_pool else []
+    accounts = await cluster.get_multiple_accounts(pool_keys + wallet_accounts(owner, addresses))
+    wallet_part = accounts[len(pool_keys):]
+    wallet = WalletView(sol=wallet_part[0].lamports if wallet_part[0] is not None else 0,
+                        token_a=_token_amount(wallet_part[1]), token_b=_token_amount(wallet_part[2]),
+                        lp_a=_token_amount(wallet_part[3]), lp_b=_token_amount(wallet_part[4]))
+    pool = None
+    if with_pool:
+        pool_account, vault_a, vault_b, lp_a, lp_b, system = accounts[:6]
+        if pool_account is not None:
+            pool = PoolView(state=PoolState.decode(bytes(pool_account.data)), lamports=pool_account.lamports,
+                            vault_a=_token_amount(vault_a), vault_b=_token_amount(vault_b),
+                            lp_supply_a=_mint_supply(lp_a), lp_supply_b=_mint_supply(lp_b),
+                            system_paused=bool(system is not None and len(system.data) and system.data[0]))
+    return View(pool, wallet)

@@ -1,0 +1,125 @@
+"""One verified operation: observe, predict, send, observe again, compare."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from engine.chain.base import TxResult
+from engine.frt import model
+from engine.frt.client import FrtClient
+from engine.frt.errors import EXPECTED, TRANSIENT, ProgramError, reclassify
+from engine.invariants import Prediction, compare_changes, expected_changes, pool_invariants, predict
+from engine.observe import View, observe
+from engine.pools import PoolRuntime
+from engine.wallet import Wallet
+
+
+@dataclass
+class Outcome:
+    operation: str
+    token_type: str
+    amount: int
+    prediction: Prediction
+    result: TxResult
+    before: View
+    after: View
+    latency_ms: float
+    output: int = 0  # what the user actually received (LP, tokens, swap output)
+    verdict: str = "ok"  # ok | expected | unexpected | transient
+    findings: list[dict] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+    @property
+    def error_name(self) -> str | None:
+        return self.result.error.name if self.result.error else None
+
+
+def swap_expectation(pool: PoolRuntime, input_token: str, amount: int) -> int:
+    """The exact output a correct client asks for (0 where the contract must refuse anyway)."""
+    try:
+        return model.swap_output(amount, pool.record.ratio_a_numerator, pool.record.ratio_b_denominator,
+                                 input_token == "A", pool.record.exact)
+    except ProgramError:
+        return 0
+
+
+async def send(client: FrtClient, pool: PoolRuntime, wallet: Wallet, operation: str, token_type: str, amount: int,
+               expected_out: int) -> TxResult:
+    addresses, mint = pool.addresses, pool.mint(token_type)
+    if operation == "deposit":
+        return await client.deposit(wallet, addresses, mint, amount)
+    if operation == "withdraw":
+        return await client.withdraw(wallet, addresses, mint, amount)
+    return await client.swap(wallet, addresses, mint, amount, expected_out)
+
+
+async def run_verified(client: FrtClient, pool: PoolRuntime, wallet: Wallet, operation: str, token_type: str,
+                       amount: int, *, check: bool = True, before: View | None = None) -> Outcome:
+    """Execute one deposit / withdraw / swap. The caller holds `pool.lock`."""
+    cluster = client.cluster
+    addresses = pool.addresses
+    before = before or await observe(cluster, addresses, wallet.pubkey)
+    expected_out = swap_expectation(pool, token_type, amount) if operation == "swap" else 0
+    prediction = predict(operation, token_type, amount, before, user_is_owner=before.pool.state.owner == wallet.pubkey,
+                         expected_amount_out=expected_out)
+    started = time.perf_counter()
+    result = await send(client, pool, wallet, operation, token_type, amount, expected_out)
+    latency_ms = (time.perf_counter() - started) * 1000
+    after = await observe(cluster, addresses, wallet.pubkey)
+    outcome = Outcome(operation, token_type, amount, prediction, result, before, after, latency_ms,
+                      output=_received(operation, token_type, before, after))
+    outcome.verdict = _verdict(result, prediction, pool, operation)
+    if check and outcome.verdict != TRANSIENT:
+        outcome.findings = _check(outcome)
+    return outcome
+
+
+def _received(operation: str, token_type: str, before: View, after: View) -> int:
+    if operation == "deposit":
+        return after.wallet.lp(token_type) - before.wallet.lp(token_type)
+    if operation == "withdraw":
+        return after.wallet.token(token_type) - before.wallet.token(token_type)
+    other = "B" if token_type == "A" else "A"
+    return after.wallet.token(other) - before.wallet.token(other)
+
+
+def _verdict(result: TxResult, prediction: Prediction, pool: PoolRuntime, operation: str) -> str:
+    if result.ok:
+        return "ok"
+    error = reclassify(result.error, operation=operation, exact_pool=pool.record.exact)
+    if error.category == TRANSIENT:
+        return TRANSIENT
+    if _same_error(prediction.error, result):
+        return EXPECTED  # the model said the contract must refuse exactly this way
+    return error.category
+
+
+def _same_error(predicted, result: TxResult) -> bool:
+    if predicted is None or result.error is None:
+        return False
+    raw = result.error.raw
+    if predicted == "InsufficientFundsForRent":
+        return isinstance(raw, dict) and "InsufficientFundsForRent" in raw
+    return isinstance(raw, dict) and "InstructionError" in raw and raw["InstructionError"][1] == predicted
+
+
+def _check(outcome: Outcome) -> list[dict]:
+    """Findings: a different outcome than predicted, balances that moved differently, or a pool
+    invariant broken."""
+    findings = []
+    prediction, result = outcome.prediction, outcome.result
+    if prediction.succeeds != result.ok or (not result.ok and not _same_error(prediction.error, result)):
+        findings.append({"kind": "prediction_mismatch",
+                         "detail": f"model predicted {'success' if prediction.succeeds else prediction.error}, "
+                                   f"chain answered {'success' if result.ok else result.error.raw}"})
+    elif (mismatches := compare_changes(outcome.before, outcome.after, expected_changes(prediction, result.fee))):
+        findings.append({"kind": "balance_mismatch", "detail": "balances moved differently than predicted",
+                         "mismatches": mismatches})
+    violations = pool_invariants(outcome.before, outcome.after)
+    if violations:
+        findings.append({"kind": "invariant_violation", "detail": ", ".join(v["invariant"] for v in violations),
+                         "violations": violations})
+    return findings

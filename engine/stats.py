@@ -1,0 +1,245 @@
+"""Statistics: a mergeable latency histogram, an operations-per-minute meter and per-thread counters."""
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, field, fields
+
+# Log-scale buckets from 0.05 ms to ~80 s, 25 % apart: precise enough for p50/p95/p99 and
+# cheap to merge across threads (and, later, processes).
+_FIRST_MS = 0.05
+_FACTOR = 1.25
+_BUCKETS = 65
+
+
+class LatencyHistogram:
+    def __init__(self) -> None:
+        self.counts = [0] * _BUCKETS
+        self.total = 0
+        self.sum_ms = 0.0
+        self.max_ms = 0.0
+
+    def record(self, ms: float) -> None:
+        index = 0 if ms <= _FIRST_MS else min(_BUCKETS - 1, int(math.log(ms / _FIRST_MS, _FACTOR)) + 1)
+        self.counts[index] += 1
+        self.total += 1
+        self.sum_ms += ms
+        self.max_ms = max(self.max_ms, ms)
+
+    def merge(self, other: "LatencyHistogram") -> None:
+        self.counts = [a + b for a, b in zip(self.counts, other.counts)]
+        self.total += other.total
+        self.sum_ms += other.sum_ms
+        self.max_ms = max(self.max_ms, other.max_ms)
+
+    def percentile(self, p: float) -> float:
+        """Upper edge of the bucket holding the p-th percentile (ms); 0 when empty."""
+        if not self.total:
+            return 0.0
+        rank = p / 100 * self.total
+        seen = 0
+        for index, count in enumerate(self.counts):
+            seen += count
+            if seen >= rank and count:
+                return min(_FIRST_MS * _FACTOR ** index, self.max_ms)
+        return self.max_ms
+
+    @property
+    def mean_ms(self) -> float:
+        return self.sum_ms / self.total if self.total else 0.0
+
+    def summary(self) -> dict:
+        return {"count": self.total, "mean_ms": round(self.mean_ms, 3), "p50_ms": round(self.percentile(50), 3),
+                "p95_ms": round(self.percentile(95), 3), "p99_ms": round(self.percentile(99), 3),
+                "max_ms": round(self.max_ms, 3)}
+
+    def to_json(self) -> dict:
+        return {"counts": self.counts, "total": self.total, "sum_ms": self.sum_ms, "max_ms": self.max_ms}
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> "LatencyHistogram":
+        histogram = cls()
+        if data and len(data.get("counts", [])) == _BUCKETS:
+            histogram.counts = list(data["counts"])
+            histogram.total, histogram.sum_ms, histogram.max_ms = data["total"], data["sum_ms"], data["max_ms"]
+        return histogram
+
+
+class RateMeter:
+    """Events in the last `window_s` seconds, as a per-minute rate."""
+
+    def __init__(self, window_s: float = 60.0, clock=time.monotonic) -> None:
+        self.window_s = window_s
+        self.clock = clock
+        self.events: deque[float] = deque()
+        self.started = clock()
+
+    def mark(self) -> None:
+        self.events.append(self.clock())
+
+    def per_minute(self) -> float:
+        now = self.clock()
+        while self.events and self.events[0] < now - self.window_s:
+            self.events.popleft()
+        span = min(self.window_s, max(now - self.started, 1e-9))
+        return len(self.events) * 60.0 / span
+
+
+@dataclass
+class ThreadStats:
+    """One thread's statistics for the current session (reset by start_thread)."""
+
+    session_started_at: str | None = None
+    session_start_reason: str = ""
+    successful_operations: int = 0
+    failed_operations: int = 0
+    expected_failures: int = 0
+    unexpected_failures: int = 0
+    waiting_cycles: int = 0
+    successful_deposits: int = 0
+    successful_withdrawals: int = 0
+    successful_swaps: int = 0
+    total_volume_processed: int = 0
+    smallest_amount: int | None = None
+    largest_amount: int = 0
+    # deposits
+    tokens_deposited: int = 0
+    lp_tokens_received: int = 0
+    lp_tokens_shared: int = 0
+    # withdrawals
+    lp_tokens_used: int = 0
+    tokens_withdrawn: int = 0
+    tokens_shared: int = 0
+    lp_tokens_from_deposits: int = 0
+    # swaps
+    swap_input_total: int = 0
+    swap_output_total: int = 0
+    swap_value_lost: int = 0  # output the floor kept in the pool, in output base units (< 1 per swap)
+    tokens_sent_to_opposite: int = 0
+    tokens_received_from_opposite: int = 0
+    # funding
+    tokens_from_sharing: int = 0
+    times_refilled: int = 0
+    tokens_from_refills: int = 0
+    tokens_funded_manually: int = 0
+    sol_topups: int = 0
+    sol_from_topups: int = 0
+    # costs (lamports)
+    pool_fees_paid: int = 0
+    network_fees_paid: int = 0
+    # sharing
+    sharing_sources: dict[str, int] = field(default_factory=dict)
+    sharing_recipients_count: int = 0
+    last_sharing_amount: int = 0
+    last_sharing_at: str | None = None
+    # empty operations
+    empty_operations: int = 0
+    empty_operations_failed: int = 0
+    tokens_burned: int = 0
+    # health
+    consecutive_failures: int = 0
+    last_success_at: str | None = None
+    last_operation_at: str | None = None
+    last_operation_duration_ms: float = 0.0
+    active_seconds: float = 0.0
+    errors_by_name: dict[str, int] = field(default_factory=dict)
+    findings: int = 0
+    starting_balances: dict[str, int] = field(default_factory=dict)
+    recent_fees: list[int] = field(default_factory=list)
+
+    def record_amount(self, amount: int) -> None:
+        self.total_volume_processed += amount
+        self.largest_amount = max(self.largest_amount, amount)
+        self.smallest_amount = amount if self.smallest_amount is None else min(self.smallest_amount, amount)
+
+    def record_fee(self, network_fee: int, pool_fee: int) -> None:
+        self.network_fees_paid += network_fee
+        self.pool_fees_paid += pool_fee
+        self.recent_fees = (self.recent_fees + [network_fee])[-10:]
+
+    def record_error(self, name: str) -> None:
+        self.errors_by_name[name] = self.errors_by_name.get(name, 0) + 1
+
+    @property
+    def total_attempts(self) -> int:
+        return self.successful_operations + self.failed_operations
+
+    @property
+    def success_rate(self) -> float:
+        return round(100.0 * self.successful_operations / self.total_attempts, 2) if self.total_attempts else 0.0
+
+    @property
+    def most_common_error(self) -> str | None:
+        return Counter(self.errors_by_name).most_common(1)[0][0] if self.errors_by_name else None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> "ThreadStats":
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in (data or {}).items() if key in known})
+
+
+class EngineTotals:
+    """Engine-wide counters: operations by type and verdict, errors, findings, latency."""
+
+    def __init__(self) -> None:
+        self.operations: dict[str, dict[str, int]] = {}
+        self.errors_by_category: dict[str, int] = {}
+        self.errors_by_name: dict[str, int] = {}
+        self.findings_by_kind: dict[str, int] = {}
+        self.latency: dict[str, LatencyHistogram] = {}
+        self.waits = 0
+        self.network_fees = 0
+        self.pool_fees = 0
+        self.rate = RateMeter()
+
+    def record(self, operation: str, verdict: str, latency_ms: float, error_name: str | None,
+               network_fee: int, pool_fee: int) -> None:
+        by_verdict = self.operations.setdefault(operation, {})
+        by_verdict[verdict] = by_verdict.get(verdict, 0) + 1
+        self.latency.setdefault(operation, LatencyHistogram()).record(latency_ms)
+        if verdict != "ok":
+            self.errors_by_category[verdict] = self.errors_by_category.get(verdict, 0) + 1
+            if error_name:
+                self.errors_by_name[error_name] = self.errors_by_name.get(error_name, 0) + 1
+        self.network_fees += network_fee
+        self.pool_fees += pool_fee
+        self.rate.mark()
+
+    def record_finding(self, kind: str) -> None:
+        self.findings_by_kind[kind] = self.findings_by_kind.get(kind, 0) + 1
+
+    @property
+    def total_operations(self) -> int:
+        return sum(sum(v.values()) for v in self.operations.values())
+
+    def count(self, verdict: str) -> int:
+        return sum(v.get(verdict, 0) for v in self.operations.values())
+
+    def all_latency(self) -> LatencyHistogram:
+        merged = LatencyHistogram()
+        for histogram in self.latency.values():
+            merged.merge(histogram)
+        return merged
+
+    def summary(self) -> dict:
+        return {
+            "total_operations": self.total_operations,
+            "successful_operations": self.count("ok"),
+            "expected_failures": self.count("expected"),
+            "unexpected_failures": self.count("unexpected"),
+            "transient_failures": self.count("transient"),
+            "waiting_cycles": self.waits,
+            "operations": self.operations,
+            "errors_by_category": self.errors_by_category,
+            "errors_by_name": self.errors_by_name,
+            "findings": sum(self.findings_by_kind.values()),
+            "findings_by_kind": self.findings_by_kind,
+            "operations_per_minute": round(self.rate.per_minute(), 2),
+            "latency_ms": {op: h.summary() for op, h in self.latency.items()} | {"all": self.all_latency().summary()},
+            "network_fees_paid": self.network_fees,
+            "pool_fees_paid": self.pool_fees,
+        }

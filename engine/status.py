@@ -1,0 +1,338 @@
+"""The shapes the service design gives its answers (§5.1-5.4, sessions §4.1), built from records.
+
+Pure functions of engine state: the API and the console show exactly these."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from engine.observe import PoolView, WalletView
+from engine.pools import PoolRuntime
+from engine.stats import ThreadStats
+from engine.store import utc_now_iso
+from engine.threads import RUNNING, STATUS_SYMBOLS, STOPPED, ThreadRecord
+
+
+def balances(thread: ThreadRecord, wallet: WalletView) -> dict:
+    return {"sol": wallet.sol, "token_a": wallet.token_a, "token_b": wallet.token_b,
+            "lp_tokens": _relevant_lp(thread, wallet), "lp_token_a": wallet.lp_a, "lp_token_b": wallet.lp_b}
+
+
+def _relevant_lp(thread: ThreadRecord, wallet: WalletView) -> int:
+    return wallet.lp(thread.token_type) if thread.token_type else wallet.lp_a + wallet.lp_b
+
+
+def _seconds_since(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    moment = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return round((datetime.now(timezone.utc) - moment).total_seconds(), 1)
+
+
+def _ops_per_minute(stats: ThreadStats) -> float:
+    elapsed = _seconds_since(stats.session_started_at)
+    return round(stats.total_attempts * 60.0 / elapsed, 2) if elapsed else 0.0
+
+
+def thread_status(engine, thread: ThreadRecord, pool: PoolRuntime, wallet: WalletView) -> dict:
+    """get_thread_status: the design's §5.3 fields plus the §5.4 monitoring sections."""
+    stats = thread.stats
+    errors = engine.store.load_errors(thread.thread_id)
+    status = {
+        "thread_id": thread.thread_id,
+        "type": thread.thread_type,
+        "status": thread.status,
+        "status_symbol": STATUS_SYMBOLS[thread.status],
+        "pool_id": thread.pool_id,
+        "token_type": thread.token_type,
+        "swap_direction": thread.swap_direction,
+        "wallet_address": str(thread.wallet.pubkey),
+        "waiting_reason": thread.waiting_reason,
+        "balances": balances(thread, wallet),
+        "statistics": {
+            "successful_deposits": stats.successful_deposits,
+            "successful_withdrawals": stats.successful_withdrawals,
+            "successful_swaps": stats.successful_swaps,
+            "failed_operations": stats.failed_operations,
+            "total_volume_processed": stats.total_volume_processed,
+            "operation_counts": {"successful_operations": stats.successful_operations,
+                                 "failed_operations": stats.failed_operations,
+                                 "expected_failures": stats.expected_failures,
+                                 "unexpected_failures": stats.unexpected_failures,
+                                 "waiting_cycles": stats.waiting_cycles,
+                                 "total_attempts": stats.total_attempts,
+                                 "success_rate_percentage": stats.success_rate},
+            "timing_stats": {"operations_per_minute": _ops_per_minute(stats),
+                             "last_operation_duration_ms": stats.last_operation_duration_ms,
+                             "session_seconds": _seconds_since(stats.session_started_at)},
+        },
+        "verification_totals": _verification_totals(thread),
+        "cost_tracking": {
+            "network_fees": {"total_sol_spent": stats.network_fees_paid,
+                             "average_fee_per_transaction": _average(stats.network_fees_paid, stats.total_attempts),
+                             "fee_trend_last_10_ops": _average(sum(stats.recent_fees), len(stats.recent_fees))},
+            "pool_fees": {"total_pool_fees_paid": stats.pool_fees_paid,
+                          "average_pool_fee_per_op": _average(stats.pool_fees_paid, stats.successful_operations)},
+        },
+        "thread_identity": {"thread_id": thread.thread_id, "thread_type": thread.thread_type,
+                            "pool_id": thread.pool_id, "token_type": thread.token_type, "status": thread.status,
+                            "created_at": thread.created_at, "started_at": thread.started_at,
+                            "last_operation_at": thread.last_operation_at},
+        "recent_errors": [{"timestamp": e.get("timestamp"), "error": e.get("error_message"),
+                           "operation_type": e.get("operation_type"), "category": e.get("category")}
+                          for e in errors[-10:]],
+        "error_monitoring": {"recent_errors": errors[-10:],
+                             "error_trends": {"most_common_error": stats.most_common_error,
+                                              "errors_by_name": stats.errors_by_name,
+                                              "error_rate_percentage": round(100 - stats.success_rate, 2)
+                                              if stats.total_attempts else 0.0}},
+        "health_monitoring": _health(engine, thread, wallet),
+        "error_state": thread.error_state,
+        "findings": stats.findings,
+        "pool_integration": {"pool_info": {"pool_address": pool.record.pool_id,
+                                           "token_a_mint": pool.record.token_a_mint,
+                                           "token_b_mint": pool.record.token_b_mint,
+                                           "lp_token_mint": str(pool.lp_mint(thread.token_type or thread.input_token))}},
+    }
+    status[f"{thread.thread_type}_specific"] = _type_specific(engine, thread, wallet)
+    return status
+
+
+def _average(total: int, count: int) -> int:
+    return total // count if count else 0
+
+
+def _verification_totals(thread: ThreadRecord) -> dict:
+    stats = thread.stats
+    common = {"pool_fees_paid": stats.pool_fees_paid, "network_fees_paid": stats.network_fees_paid,
+              "total_sol_spent": stats.pool_fees_paid + stats.network_fees_paid}
+    if thread.thread_type == "deposit":
+        return {"tokens_deposited": stats.tokens_deposited, "lp_tokens_received": stats.lp_tokens_received,
+                "lp_tokens_shared": stats.lp_tokens_shared, **common}
+    if thread.thread_type == "withdrawal":
+        return {"lp_tokens_used": stats.lp_tokens_used, "tokens_withdrawn": stats.tokens_withdrawn,
+                "tokens_received": stats.lp_tokens_from_deposits, "tokens_shared": stats.tokens_shared, **common}
+    return {"tokens_swapped_in": stats.swap_input_total, "tokens_swapped_out": stats.swap_output_total,
+            "tokens_sent_to_opposite": stats.tokens_sent_to_opposite,
+            "tokens_received_from_opposite": stats.tokens_received_from_opposite, **common}
+
+
+def _size_stats(stats: ThreadStats, total: int, count: int) -> dict:
+    return {"average_size": _average(total, count), "largest": stats.largest_amount,
+            "smallest": stats.smallest_amount or 0}
+
+
+def _type_specific(engine, thread: ThreadRecord, wallet: WalletView) -> dict:
+    stats = thread.stats
+    config = engine.settings.engine
+    if thread.thread_type == "deposit":
+        sizes = _size_stats(stats, stats.tokens_deposited, stats.successful_deposits)
+        return {
+            "deposit_stats": {"total_tokens_deposited": stats.tokens_deposited,
+                              "total_lp_tokens_received": stats.lp_tokens_received,
+                              "average_deposit_size": sizes["average_size"], "largest_deposit": sizes["largest"],
+                              "smallest_deposit": sizes["smallest"]},
+            "funding_info": {"initial_amount": thread.initial_amount, "auto_refill_enabled": thread.auto_refill,
+                             "refill_threshold_amount": int(thread.initial_amount * config.refill_threshold_fraction),
+                             "times_refilled": stats.times_refilled, "tokens_from_refills": stats.tokens_from_refills,
+                             "tokens_from_sharing": stats.tokens_from_sharing,
+                             "tokens_funded_manually": stats.tokens_funded_manually},
+            "lp_sharing": {"share_lp_tokens_enabled": thread.share_lp_tokens,
+                           "total_lp_tokens_shared": stats.lp_tokens_shared,
+                           "sharing_recipients_count": stats.sharing_recipients_count,
+                           "last_sharing_amount": stats.last_sharing_amount,
+                           "last_sharing_timestamp": stats.last_sharing_at},
+        }
+    if thread.thread_type == "withdrawal":
+        sizes = _size_stats(stats, stats.lp_tokens_used, stats.successful_withdrawals)
+        return {
+            "withdrawal_stats": {"total_lp_tokens_used": stats.lp_tokens_used,
+                                 "total_tokens_withdrawn": stats.tokens_withdrawn,
+                                 "average_withdrawal_size": sizes["average_size"],
+                                 "largest_withdrawal": sizes["largest"], "smallest_withdrawal": sizes["smallest"]},
+            "lp_token_sources": {"lp_tokens_from_deposits": stats.lp_tokens_from_deposits,
+                                 "current_lp_balance": wallet.lp(thread.token_type),
+                                 "lp_sharing_sources": [{"source_thread_id": source, "tokens_received": amount}
+                                                        for source, amount in stats.sharing_sources.items()]},
+            "token_sharing": {"total_tokens_shared": stats.tokens_shared,
+                              "sharing_recipients_count": stats.sharing_recipients_count,
+                              "last_sharing_amount": stats.last_sharing_amount,
+                              "last_sharing_timestamp": stats.last_sharing_at},
+        }
+    sizes = _size_stats(stats, stats.swap_input_total, stats.successful_swaps)
+    opposite = next((t.thread_id for t in engine.threads.values() if t.thread_type == "swap"
+                     and t.pool_id == thread.pool_id and t.swap_direction != thread.swap_direction), None)
+    return {
+        "swap_stats": {"swap_direction": thread.swap_direction, "total_input_tokens": stats.swap_input_total,
+                       "total_output_tokens": stats.swap_output_total,
+                       "average_swap_size": sizes["average_size"], "largest_swap": sizes["largest"],
+                       "smallest_swap": sizes["smallest"]},
+        "token_flow": {"input_token_type": thread.input_token, "output_token_type": thread.output_token,
+                       "tokens_sent_to_opposite_thread": stats.tokens_sent_to_opposite,
+                       "opposite_thread_id": opposite,
+                       "tokens_received_from_opposite": stats.tokens_received_from_opposite,
+                       "current_input_balance": wallet.token(thread.input_token)},
+        "funding_info": {"initial_amount": thread.initial_amount, "tokens_funded_manually": stats.tokens_funded_manually},
+    }
+
+
+def _health(engine, thread: ThreadRecord, wallet: WalletView) -> dict:
+    stats = thread.stats
+    config = engine.settings.engine
+    if thread.status == "error":
+        operational = "error"
+    elif thread.status != RUNNING:
+        operational = "stopped"
+    elif stats.consecutive_failures >= 5 or wallet.sol < config.sol_threshold_lamports:
+        operational = "warning"
+    else:
+        operational = "healthy"
+    input_balance = wallet.lp(thread.token_type) if thread.thread_type == "withdrawal" else wallet.token(
+        thread.input_token)
+    return {"operational_status": operational,
+            "performance_indicators": {"consecutive_failures": stats.consecutive_failures,
+                                       "last_successful_operation": stats.last_success_at,
+                                       "time_since_last_success_seconds": _seconds_since(stats.last_success_at)},
+            "resource_status": {"sol_sufficient": wallet.sol >= config.sol_threshold_lamports,
+                                "tokens_sufficient": input_balance > 0,
+                                "waiting_reason": thread.waiting_reason}}
+
+
+def threads_summary(threads: list[ThreadRecord]) -> dict:
+    by_status: dict[str, int] = {}
+    for thread in threads:
+        by_status[thread.status] = by_status.get(thread.status, 0) + 1
+    return {"total_threads": len(threads), "running_threads": by_status.get(RUNNING, 0),
+            "stopped_threads": by_status.get(STOPPED, 0), "created_threads": by_status.get("created", 0),
+            "error_threads": by_status.get("error", 0),
+            "total_operations": sum(t.stats.total_attempts for t in threads)}
+
+
+def pool_detail(pool: PoolRuntime, view: PoolView, thread_counts: dict) -> dict:
+    state = view.state
+    return pool.record.summary() | {
+        "owner": str(state.owner),
+        "token_a_vault": str(state.token_a_vault), "token_b_vault": str(state.token_b_vault),
+        "lp_token_a_mint": str(state.lp_token_a_mint), "lp_token_b_mint": str(state.lp_token_b_mint),
+        "liquidity": {"token_a": state.total_token_a_liquidity, "token_b": state.total_token_b_liquidity},
+        "vault_balances": {"token_a": view.vault_a, "token_b": view.vault_b},
+        "lp_supply": {"lp_token_a": view.lp_supply_a, "lp_token_b": view.lp_supply_b},
+        "fees": {"contract_liquidity_fee": state.contract_liquidity_fee, "swap_contract_fee": state.swap_contract_fee,
+                 "collected_liquidity_fees": state.collected_liquidity_fees,
+                 "collected_swap_contract_fees": state.collected_swap_contract_fees,
+                 "total_sol_fees_collected": state.total_sol_fees_collected,
+                 "total_fees_consolidated": state.total_fees_consolidated, "pool_lamports": view.lamports},
+        "pause_flags": {"liquidity_paused": state.liquidity_paused, "swaps_paused": state.swaps_paused,
+                        "swap_for_owners_only": state.owner_only, "exact_exchange_required": state.exact_exchange,
+                        "system_paused": view.system_paused},
+        "state_flags": state.flags,
+        "thread_counts": thread_counts,
+    }
+
+
+# ---- empty_thread --------------------------------------------------------------------------
+
+def empty_report_base(thread: ThreadRecord, available: int) -> dict:
+    return {"thread_id": thread.thread_id, "thread_type": thread.thread_type, "empty_operation": {
+        "tokens_used": 0, "lp_tokens_received": 0, "lp_tokens_used": 0, "tokens_withdrawn": 0,
+        "tokens_swapped_in": 0, "tokens_swapped_out": 0, "tokens_burned": 0, "lp_tokens_burned": 0,
+        "operation_successful": False, "error_message": None, "transaction_signature": None,
+        "network_fee_paid": 0, "available_before": available}}
+
+
+def fill_empty_report(report: dict, thread: ThreadRecord, available: int, outcome, received: int, fees: int) -> None:
+    empty = report["empty_operation"]
+    if thread.thread_type == "deposit":
+        empty.update(tokens_used=available, lp_tokens_received=received, tokens_burned=available,
+                     lp_tokens_burned=received)
+    elif thread.thread_type == "withdrawal":
+        empty.update(lp_tokens_used=available, lp_tokens_burned=available, tokens_withdrawn=received,
+                     tokens_burned=received)
+    else:
+        empty.update(tokens_used=available, tokens_swapped_in=available, tokens_swapped_out=received,
+                     tokens_burned=available + received, swap_direction=thread.swap_direction)
+    empty["operation_successful"] = outcome.ok
+    empty["error_message"] = None if outcome.ok else (
+        f"{outcome.operation.capitalize()} failed: {outcome.result.error.name} ({outcome.verdict})")
+    empty["attempt_signature"] = outcome.result.signature
+    empty["transaction_signature"] = outcome.result.signature if outcome.ok else None
+    empty["network_fee_paid"] = fees
+
+
+def post_empty_balances(thread: ThreadRecord, wallet: WalletView) -> dict:
+    return {"sol_balance": wallet.sol, "token_a_balance": wallet.token_a, "token_b_balance": wallet.token_b,
+            "lp_token_balance": _relevant_lp(thread, wallet)}
+
+
+# ---- sessions ------------------------------------------------------------------------------
+
+def session_document(thread: ThreadRecord, wallet: WalletView, stop_reason: str) -> dict:
+    stats = thread.stats
+    started = stats.session_started_at
+    ended = utc_now_iso()
+    start_balances = stats.starting_balances
+    token_key = f"token_{(thread.input_token or 'a').lower()}"
+    lp_key = f"lp_{(thread.token_type or thread.input_token).lower()}"
+    return {
+        "thread_id": thread.thread_id, "thread_type": thread.thread_type, "pool_id": thread.pool_id,
+        "token_type": thread.token_type, "swap_direction": thread.swap_direction,
+        "session_info": {"start_time": started, "end_time": ended,
+                         "duration_seconds": _seconds_since(started) or 0,
+                         "start_reason": stats.session_start_reason or "manual_start", "stop_reason": stop_reason},
+        "verification_totals": {
+            "operation_counts": {"successful_operations": stats.successful_operations,
+                                 "successful_deposits": stats.successful_deposits,
+                                 "successful_withdrawals": stats.successful_withdrawals,
+                                 "successful_swaps": stats.successful_swaps,
+                                 "failed_operations": stats.failed_operations,
+                                 "expected_failures": stats.expected_failures,
+                                 "unexpected_failures": stats.unexpected_failures,
+                                 "total_attempts": stats.total_attempts, "waiting_cycles": stats.waiting_cycles},
+            "token_flows": _verification_totals(thread) | {
+                "tokens_received_from_sharing": stats.tokens_from_sharing,
+                "lp_tokens_received_from_sharing": stats.lp_tokens_from_deposits,
+                "tokens_from_auto_refill": stats.tokens_from_refills},
+            "fee_tracking": {"pool_fees_paid": stats.pool_fees_paid, "network_fees_paid": stats.network_fees_paid,
+                             "total_sol_spent": stats.pool_fees_paid + stats.network_fees_paid,
+                             "average_sol_per_transaction": _average(stats.pool_fees_paid + stats.network_fees_paid,
+                                                                     stats.total_attempts)},
+            "balance_verification": {
+                "starting_token_balance": start_balances.get(token_key, 0),
+                "ending_token_balance": wallet.numbers()[token_key],
+                "starting_lp_balance": start_balances.get(lp_key, 0), "ending_lp_balance": wallet.numbers()[lp_key],
+                "starting_sol_balance": start_balances.get("sol", 0), "ending_sol_balance": wallet.sol},
+            "findings": stats.findings,
+        },
+        "pool_verification_data": _pool_verification(thread),
+    }
+
+
+def _pool_verification(thread: ThreadRecord) -> dict:
+    stats = thread.stats
+    if thread.thread_type == "deposit":
+        return {"expected_pool_token_increase": stats.tokens_deposited,
+                "expected_pool_lp_increase": stats.lp_tokens_received,
+                "expected_pool_fee_accumulation": stats.pool_fees_paid}
+    if thread.thread_type == "withdrawal":
+        return {"expected_pool_token_decrease": stats.tokens_withdrawn,
+                "expected_pool_lp_decrease": stats.lp_tokens_used,
+                "expected_pool_fee_accumulation": stats.pool_fees_paid}
+    return {"expected_pool_input_increase": stats.swap_input_total,
+            "expected_pool_output_decrease": stats.swap_output_total,
+            "expected_pool_fee_accumulation": stats.pool_fees_paid}
+
+
+def session_summary(session: dict) -> dict:
+    info = session.get("session_info", {})
+    totals = session.get("verification_totals", {})
+    counts = totals.get("operation_counts", {})
+    fees = totals.get("fee_tracking", {})
+    flows = totals.get("token_flows", {})
+    processed = sum(value for key, value in flows.items()
+                    if key in ("tokens_deposited", "tokens_withdrawn", "tokens_swapped_in"))
+    return {"session_file": session.get("session_file"), "start_time": info.get("start_time"),
+            "end_time": info.get("end_time"), "duration_seconds": info.get("duration_seconds"),
+            "stop_reason": info.get("stop_reason"),
+            "verification_summary": {"successful_operations": counts.get("successful_operations", 0),
+                                     "total_tokens_processed": processed,
+                                     "total_fees_paid": fees.get("total_sol_spent", 0),
+                                     "pool_verification_passed": totals.get("findings", 0) == 0}}
