@@ -68,7 +68,8 @@ class Engine:
         self._running: dict[str, _Running] = {}
         self._next_ids: dict[str, int] = {kind: 1 for kind in THREAD_TYPES}
         self._external_recipients: dict[str, list[str]] = {}  # mint -> owners outside the engine
-        self._burned: dict[str, int] = {}  # mint -> base units burned by empty operations
+        self.burned: dict[str, int] = {}  # mint -> base units the engine burned (empty operations)
+        self.minted: dict[str, int] = {}  # mint -> base units the core wallet minted
         self._rng = random.Random(settings.engine.seed)
         self._background: list[asyncio.Task] = []
         self._stats_dirty = False
@@ -149,7 +150,8 @@ class Engine:
         state = self.store.load_engine_state()
         self._next_ids.update(state.get("next_ids", {}))
         self._external_recipients = state.get("external_recipients", {})
-        self._burned = state.get("burned", {})
+        self.burned = state.get("burned", {})
+        self.minted = state.get("minted", {})
         self._save_pools()
 
     # ================================================================== pools
@@ -249,6 +251,8 @@ class Engine:
         async with pool.lock:
             result = await self.client.sender.send(instructions, self.core)
         self._require_ok(result, f"funding the wallet of {thread_id}")
+        if thread.initial_amount > 0:
+            self.count_minted(pool.mint(thread.input_token), thread.initial_amount)
         self._next_ids[thread_type] += 1
         self.threads[thread_id] = thread
         self._save_threads()
@@ -453,7 +457,7 @@ class Engine:
                                       mint=mint, owner=owner.pubkey, amount=amount))
         result = await self.client.sender.send([instruction], owner)
         if result.ok:
-            self._burned[str(mint)] = self._burned.get(str(mint), 0) + amount
+            self.burned[str(mint)] = self.burned.get(str(mint), 0) + amount
         return result
 
     async def fund_thread(self, thread_id: str, funding_type: str, amount: int) -> dict:
@@ -473,6 +477,8 @@ class Engine:
             else:
                 raise InvalidRequest("funding_type must be one of sol, token_a, token_b, lp_tokens")
             self._require_ok(result, f"funding {thread_id}")
+            if funding_type in ("token_a", "token_b"):
+                self.count_minted(pool.mint(funding_type[-1].upper()), amount)
             if funding_type == "sol":
                 thread.stats.sol_from_topups += amount
             else:
@@ -491,6 +497,7 @@ class Engine:
                  for mint in (pool.mint(side), pool.lp_mint(side))]
         setup.append(mint_instruction(self.core, pool.mint(side), self.core.pubkey, amount))
         self._require_ok(await self.client.sender.send(setup, self.core), "preparing the core wallet")
+        self.count_minted(pool.mint(side), amount)
         deposit = await self.client.deposit(self.core, addresses, pool.mint(side), amount)
         self._require_ok(deposit, "the core wallet's deposit")
         from engine.economy import token_transfers
@@ -512,6 +519,7 @@ class Engine:
         async with pool.lock:
             result = await self.client.sender.send(instructions, self.core)
         self._require_ok(result, "minting")
+        self.count_minted(mint, amount)
         if not any(t.wallet.pubkey == recipient for t in self.threads.values()):
             holders = self._external_recipients.setdefault(str(mint), [])
             if recipient_address not in holders:
@@ -643,7 +651,15 @@ class Engine:
 
     def _save_engine_state(self) -> None:
         self.store.save_engine_state({"next_ids": self._next_ids, "external_recipients": self._external_recipients,
-                                      "burned": self._burned})
+                                      "burned": self.burned, "minted": self.minted})
+
+    def count_minted(self, mint: Pubkey, amount: int) -> None:
+        self.minted[str(mint)] = self.minted.get(str(mint), 0) + amount
+
+    @property
+    def external_recipients(self) -> dict[str, list[str]]:
+        """Owners outside the engine that received minted tokens (mint -> owner addresses)."""
+        return self._external_recipients
 
     def _mark_stats_dirty(self) -> None:
         self._stats_dirty = True

@@ -82,6 +82,7 @@ class Worker:
             balance = self._input_balance(before)
             if self._needs_refill(balance):
                 if (await refill(host.client, host.core, thread, pool)).ok:
+                    host.count_minted(pool.mint(thread.input_token), thread.initial_amount)
                     before = await observe(host.cluster, pool.addresses, thread.wallet.pubkey)
                     balance = self._input_balance(before)
             amount = self._choose_amount(balance)
