@@ -66,6 +66,7 @@ class Engine:
         self.problems: list[str] = []
         self.notes: list[str] = []
         self._running: dict[str, _Running] = {}
+        self._steppers: dict[str, Worker] = {}
         self._next_ids: dict[str, int] = {kind: 1 for kind in THREAD_TYPES}
         self._external_recipients: dict[str, list[str]] = {}  # mint -> owners outside the engine
         self.burned: dict[str, int] = {}  # mint -> base units the engine burned (empty operations)
@@ -296,6 +297,8 @@ class Engine:
         if running is not None:
             running.worker.request_stop()
             await asyncio.gather(running.task, return_exceptions=True)
+        if thread.status == ERROR:
+            return None  # its session was closed when it entered the error state
         if thread.status == RUNNING:
             thread.status = STOPPED
         return await self._write_session(thread, reason)
@@ -305,10 +308,31 @@ class Engine:
         if thread.status == RUNNING:
             raise ThreadRunning(f"Cannot delete thread {thread_id}: it is running; stop it first")
         del self.threads[thread_id]
+        self._steppers.pop(thread_id, None)
         self.store.delete_thread_files(thread_id)
         self._save_threads()
         self._save_statistics()
         return {"thread_id": thread_id, "deleted": True}
+
+    async def run_cycle(self, thread_id: str) -> dict:
+        """Run exactly one cycle of a thread that is not running (stepping, for tests and
+        debugging); returns what happened."""
+        thread = self._thread(thread_id)
+        if thread.status == RUNNING:
+            raise ThreadRunning(f"Thread {thread_id} is running; stop it to step it by hand")
+        if thread.status == ERROR:
+            raise ThreadInErrorState(f"Cannot step thread {thread_id}: thread is in error state")
+        stepper = self._steppers.get(thread_id)
+        if stepper is None:
+            stepper = self._steppers[thread_id] = Worker(self, thread, self.pools[thread.pool_id])
+        outcome = await stepper.cycle()
+        self._mark_stats_dirty()
+        if outcome is None:
+            return {"thread_id": thread_id, "operation": None, "waiting_reason": thread.waiting_reason}
+        return {"thread_id": thread_id, "operation": outcome.operation, "amount": outcome.amount,
+                "ok": outcome.ok, "verdict": outcome.verdict, "error": outcome.error_name,
+                "output": outcome.output, "findings": len(outcome.findings),
+                "transaction_signature": outcome.result.signature}
 
     async def start_all_threads(self, pool_id: str | None = None) -> dict:
         started = [t.thread_id for t in self._threads_of(pool_id) if t.status != RUNNING]
@@ -384,13 +408,20 @@ class Engine:
         thread.error_state = evidence
         running = self._running.get(thread.thread_id)
         if running is not None:
-            running.worker.stopping = True
+            running.worker.stopping = True  # its loop ends and calls finish_errored
         self.store.record_error(thread.thread_id, {"timestamp": evidence.get("at", utc_now_iso()),
                                                    "operation_type": evidence.get("operation", "thread"),
                                                    "error_message": str(evidence.get("error")),
                                                    "recovery_action": "thread stopped (error state)"})
         self._save_threads()
         log.warning("thread %s entered the error state: %s", thread.thread_id, evidence.get("error"))
+
+    async def finish_errored(self, thread: ThreadRecord) -> None:
+        """The worker of a thread in the error state has ended: close its session."""
+        self._running.pop(thread.thread_id, None)
+        await self._write_session(thread, "error_state")
+        self._save_threads()
+        self._save_statistics()
 
     def _record_finding(self, thread: ThreadRecord, pool: PoolRuntime, outcome: Outcome, finding: dict) -> None:
         thread.stats.findings += 1

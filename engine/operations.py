@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from engine.chain.base import TxResult
 from engine.frt import model
 from engine.frt.client import FrtClient
-from engine.frt.errors import EXPECTED, TRANSIENT, ProgramError, reclassify
+from engine.frt.errors import EXPECTED, TRANSIENT, UNEXPECTED, ProgramError, reclassify
 from engine.invariants import Prediction, compare_changes, expected_changes, pool_invariants, predict
 from engine.observe import View, observe
 from engine.pools import PoolRuntime
@@ -94,6 +94,8 @@ def _verdict(result: TxResult, prediction: Prediction, pool: PoolRuntime, operat
         return TRANSIENT
     if _same_error(prediction.error, result):
         return EXPECTED  # the model said the contract must refuse exactly this way
+    if error.name == "InvalidAccountData":
+        return UNEXPECTED  # §9.2: only the short-balance case is expected, and the model predicts that one
     return error.category
 
 

@@ -1,6 +1,7 @@
 """Worker threads as records: identity, configuration, lifecycle state and wallet."""
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 from engine.stats import ThreadStats
@@ -30,6 +31,14 @@ class ThreadRecord:
     error_state: dict | None = None  # what made the thread stop, with its evidence
     waiting_reason: str | None = None
     stats: ThreadStats = field(default_factory=ThreadStats)
+    _rng: random.Random | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def rng(self) -> random.Random:
+        """The thread's own seeded generator; it continues across stop/start."""
+        if self._rng is None:
+            self._rng = random.Random(self.seed)
+        return self._rng
 
     # ---- what the thread trades -------------------------------------------------------------
 

@@ -37,7 +37,7 @@ class Worker:
         self.thread = thread
         self.pool = pool
         self.config = host.settings.engine
-        self.rng = random.Random(thread.seed)
+        self.rng = thread.rng
         self.stopping = False
         self._wake = asyncio.Event()
 
@@ -56,6 +56,8 @@ class Worker:
         except Exception as exc:  # a bug or a broken chain connection: stop with evidence
             log.exception("thread %s crashed", thread.thread_id)
             self.host.enter_error_state(thread, {"error": f"{type(exc).__name__}: {exc}", "at": utc_now_iso()})
+        if thread.status == "error":
+            await self.host.finish_errored(thread)
 
     async def _pause(self) -> None:
         low, high = self.config.pacing_min_ms, max(self.config.pacing_max_ms, self.config.pacing_min_ms)
