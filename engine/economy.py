@@ -12,12 +12,10 @@ from typing import Callable, Iterable
 from solders.instruction import Instruction
 from solders.system_program import TransferParams as SolTransferParams
 from solders.system_program import transfer as sol_transfer
-from spl.token.instructions import mint_to, transfer
-from spl.token.models import MintToParams, TransferParams
 
 from engine.chain.base import TxResult
 from engine.frt.client import FrtClient, token_address
-from engine.frt.constants import TOKEN_PROGRAM_ID
+from engine.frt import spl
 from engine.pools import PoolRuntime
 from engine.stats import ThreadStats
 from engine.threads import ThreadRecord
@@ -48,9 +46,8 @@ def split_equally(amount: int, recipients: int) -> int:
 
 def token_transfers(source_owner: Wallet, mint, recipients: list[ThreadRecord], each: int) -> list[Instruction]:
     source = token_address(source_owner.pubkey, mint)
-    return [transfer(TransferParams(program_id=TOKEN_PROGRAM_ID, source=source,
-                                    dest=token_address(r.wallet.pubkey, mint), owner=source_owner.pubkey,
-                                    amount=each)) for r in recipients]
+    return [spl.transfer(source, token_address(r.wallet.pubkey, mint), source_owner.pubkey, each)
+            for r in recipients]
 
 
 async def send_in_batches(client: FrtClient, payer: Wallet, instructions: list[Instruction]) -> list[TxResult]:
@@ -82,8 +79,7 @@ async def share_tokens(client: FrtClient, giver: ThreadRecord, mint, recipients:
 
 
 def mint_instruction(core: Wallet, mint, owner, amount: int) -> Instruction:
-    return mint_to(MintToParams(program_id=TOKEN_PROGRAM_ID, mint=mint, dest=token_address(owner, mint),
-                                mint_authority=core.pubkey, amount=amount))
+    return spl.mint_to(mint, token_address(owner, mint), core.pubkey, amount)
 
 
 def sol_instruction(core: Wallet, destination, lamports: int) -> Instruction:

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import psutil
 from solders.pubkey import Pubkey
-from spl.token.instructions import burn, create_idempotent_associated_token_account
-from spl.token.models import BurnParams
+from spl.token.instructions import create_idempotent_associated_token_account
 
 from engine import status as status_view
 from engine.bootstrap import bootstrap, load_wallets
@@ -29,8 +28,7 @@ from engine.exceptions import (
     ThreadNotFound,
     ThreadRunning,
 )
-from engine.frt.client import FrtClient, token_address
-from engine.frt.constants import TOKEN_PROGRAM_ID
+from engine.frt.client import FrtClient
 from engine.observe import observe
 from engine.operations import Outcome, run_verified
 from engine.pools import DIRECTIONS, TOKEN_TYPES, PoolRecord, PoolRuntime, draw_pool_spec
@@ -484,9 +482,7 @@ class Engine:
         return report
 
     async def _burn(self, owner: Wallet, mint: Pubkey, amount: int) -> TxResult:
-        instruction = burn(BurnParams(program_id=TOKEN_PROGRAM_ID, account=token_address(owner.pubkey, mint),
-                                      mint=mint, owner=owner.pubkey, amount=amount))
-        result = await self.client.sender.send([instruction], owner)
+        result = await self.client.burn_tokens(owner, mint, amount)
         if result.ok:
             self.burned[str(mint)] = self.burned.get(str(mint), 0) + amount
         return result

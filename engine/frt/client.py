@@ -7,18 +7,16 @@ from functools import lru_cache
 from solders.pubkey import Pubkey
 from solders.system_program import CreateAccountParams, create_account
 from spl.token.instructions import (
-    burn,
     create_idempotent_associated_token_account,
     get_associated_token_address,
     initialize_mint2,
-    mint_to,
-    transfer,
 )
-from spl.token.models import BurnParams, InitializeMint2Params, MintToParams, TransferParams
+from spl.token.models import InitializeMint2Params
 
 from engine.chain.base import Cluster, TxResult
 from engine.chain.sender import TransactionSender
 from engine.frt import instructions as ix
+from engine.frt import spl
 from engine.frt import model
 from engine.frt.constants import CU_LIMITS, MINT_SIZE, TOKEN_PROGRAM_ID, rent_exempt_minimum
 from engine.frt.pda import PoolAddresses, derive_pool, find_system_state, normalize_pair
@@ -64,18 +62,16 @@ class FrtClient:
         return await self.sender.send(instructions, payer)
 
     async def mint_to(self, authority: Wallet, mint: Pubkey, owner: Pubkey, amount: int) -> TxResult:
-        instruction = mint_to(MintToParams(program_id=TOKEN_PROGRAM_ID, mint=mint, dest=token_address(owner, mint),
-                                           mint_authority=authority.pubkey, amount=amount))
+        instruction = spl.mint_to(mint, token_address(owner, mint), authority.pubkey, amount)
         return await self.sender.send([instruction], authority)
 
     async def transfer_tokens(self, sender: Wallet, mint: Pubkey, recipient: Pubkey, amount: int) -> TxResult:
-        instruction = transfer(TransferParams(program_id=TOKEN_PROGRAM_ID, source=token_address(sender.pubkey, mint),
-                                              dest=token_address(recipient, mint), owner=sender.pubkey, amount=amount))
+        instruction = spl.transfer(token_address(sender.pubkey, mint), token_address(recipient, mint),
+                                   sender.pubkey, amount)
         return await self.sender.send([instruction], sender)
 
     async def burn_tokens(self, owner: Wallet, mint: Pubkey, amount: int) -> TxResult:
-        instruction = burn(BurnParams(program_id=TOKEN_PROGRAM_ID, account=token_address(owner.pubkey, mint),
-                                      mint=mint, owner=owner.pubkey, amount=amount))
+        instruction = spl.burn(token_address(owner.pubkey, mint), mint, owner.pubkey, amount)
         return await self.sender.send([instruction], owner)
 
     async def token_balance(self, owner: Pubkey, mint: Pubkey) -> int:

@@ -125,8 +125,9 @@ class PoolState:
     @classmethod
     def decode(cls, data: bytes) -> "PoolState":
         _check_length("PoolState", data, POOL_STATE_SIZE)
-        values = _keys_to_pubkeys(_POOL_STATE.unpack(data))
-        return cls(*values[:-4], reserved=tuple(values[-4:]))
+        values = _POOL_STATE.unpack(data)
+        keys = [Pubkey.from_bytes(raw) for raw in values[:7]]  # the 7 pubkeys come first
+        return cls(*keys, *values[7:-4], reserved=tuple(values[-4:]))
 
     def encode(self) -> bytes:
         values = _field_values(self)
