@@ -21,6 +21,7 @@ from engine.chain.factory import describe, open_cluster
 from engine.economy import mint_instruction, sol_instruction, top_up_sol
 from engine.exceptions import (
     DuplicateSwapDirection,
+    InsufficientCoreFunds,
     InvalidRequest,
     OperationFailed,
     PoolNotFound,
@@ -173,6 +174,7 @@ class Engine:
             raise InvalidRequest("the ratio does not fit in u64 base units with these decimals")
         # Mint addresses decide the contract's token order: generate them first and give the
         # requested token A decimals to the sorted-first mint, so "1 A = N B" holds as asked.
+        await self.ensure_core_lamports(1_200_000_000)  # registration fee + rent of the pool accounts
         first, second = sorted((Wallet.generate(), Wallet.generate()), key=lambda w: bytes(w.pubkey))
         for wallet, decimals in ((first, spec.token_a_decimals), (second, spec.token_b_decimals)):
             result, _ = await self.client.create_mint(self.core, decimals, wallet)
@@ -247,6 +249,7 @@ class Engine:
         if thread.initial_amount > 0:
             instructions.append(mint_instruction(self.core, pool.mint(thread.input_token), wallet.pubkey,
                                                  thread.initial_amount))
+        await self.ensure_core_lamports(self.settings.engine.thread_initial_lamports + 4 * 2_039_280)
         async with pool.lock:
             result = await self.client.sender.send(instructions, self.core)
         self._require_ok(result, f"funding the wallet of {thread_id}")
@@ -631,16 +634,29 @@ class Engine:
             await asyncio.sleep(interval)
             try:
                 await self.top_up_wallets()
-            except ChainError as exc:
+            except (ChainError, InsufficientCoreFunds) as exc:
                 log.warning("SOL monitor round failed: %s", exc)
+
+    async def ensure_core_lamports(self, needed: int) -> None:
+        """Make sure the core wallet can pay `needed` lamports and stay above its minimum:
+        airdrop where the cluster has a faucet, otherwise refuse with a clear error."""
+        balance = await self.cluster.get_balance(self.core.pubkey)
+        floor = needed + self.settings.wallet.min_core_lamports // 10
+        if balance >= floor:
+            return
+        if getattr(self.cluster, "supports_airdrop", False):
+            result = await self.cluster.airdrop(self.core.pubkey, max(self.settings.wallet.airdrop_lamports,
+                                                                      floor - balance))
+            if result.ok:
+                return
+        raise InsufficientCoreFunds(
+            f"the core wallet {self.core.pubkey} holds {balance / 1e9:.3f} SOL, needs {floor / 1e9:.3f} SOL; "
+            f"fund it (fund_thread and thread creation draw on it)")
 
     async def top_up_wallets(self) -> int:
         """One SOL-monitor round: top up every thread wallet below the threshold; keep the core
         wallet funded where the cluster has a faucet. Returns how many wallets were topped up."""
         config = self.settings.engine
-        if (getattr(self.cluster, "supports_airdrop", False)
-                and await self.cluster.get_balance(self.core.pubkey) < self.settings.wallet.min_core_lamports):
-            await self.cluster.airdrop(self.core.pubkey, self.settings.wallet.airdrop_lamports)
         topped = 0
         for pool_id, pool in self.pools.items():
             threads = [t for t in self.threads.values() if t.pool_id == pool_id]
@@ -651,6 +667,7 @@ class Engine:
                 low = [t for t, account in zip(threads, accounts)
                        if (account.lamports if account else 0) < config.sol_threshold_lamports]
                 if low:
+                    await self.ensure_core_lamports(len(low) * config.sol_topup_lamports)
                     for result in await top_up_sol(self.client, self.core, low, config.sol_topup_lamports):
                         if not result.ok:
                             log.warning("SOL top-up failed: %s", result.error)

@@ -79,6 +79,7 @@ class Worker:
                                                      "at": utc_now_iso()})
                 return None
             if before.wallet.sol < self.config.sol_threshold_lamports:
+                await host.ensure_core_lamports(self.config.sol_topup_lamports)
                 await top_up_sol(host.client, host.core, [thread], self.config.sol_topup_lamports)
                 before = await observe(host.cluster, pool.addresses, thread.wallet.pubkey)
             balance = self._input_balance(before)

@@ -24,6 +24,7 @@ class TransactionSender:
         self._max_resigns = max_resigns
         self._blockhash: Hash | None = None
         self._fetched_at = 0.0
+        self.sent = 0  # transactions submitted (including re-signed ones)
 
     async def blockhash(self, *, newer_than: Hash | None = None) -> Hash:
         now = time.monotonic()
@@ -51,6 +52,7 @@ class TransactionSender:
         already processed) is re-signed with a newer blockhash. Program failures are returned."""
         blockhash = await self.blockhash()
         for _ in range(self._max_resigns):
+            self.sent += 1
             result = await self.cluster.send_transaction(self.sign(instructions, payer, signers, blockhash))
             if result.ok or result.error is None or result.error.name not in _RESIGN_ERRORS:
                 return result
