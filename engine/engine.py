@@ -8,6 +8,7 @@ import logging
 import os
 import random
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import psutil
@@ -42,6 +43,7 @@ from engine.workers import OPERATION_OF, Worker
 log = logging.getLogger(__name__)
 U64_MAX = 2**64 - 1
 PASSPHRASE_ENV = "FRT_STRESS_PASSPHRASE"
+ERRORS_KEPT = 10
 
 
 @dataclass
@@ -73,6 +75,8 @@ class Engine:
         self._rng = random.Random(settings.engine.seed)
         self._background: list[asyncio.Task] = []
         self._stats_dirty = False
+        self._recent_errors: dict[str, deque] = {}  # thread -> last 10 errors, flushed to errors/
+        self._errors_dirty: set[str] = set()
         self._closed = False
 
     # ================================================================== lifecycle
@@ -310,6 +314,8 @@ class Engine:
             raise ThreadRunning(f"Cannot delete thread {thread_id}: it is running; stop it first")
         del self.threads[thread_id]
         self._steppers.pop(thread_id, None)
+        self._recent_errors.pop(thread_id, None)
+        self._errors_dirty.discard(thread_id)
         self.store.delete_thread_files(thread_id)
         self._save_threads()
         self._save_statistics()
@@ -380,7 +386,7 @@ class Engine:
                 stats.unexpected_failures += 1
             else:
                 stats.expected_failures += 1
-            self.store.record_error(thread.thread_id, _error_entry(outcome))
+            self._record_error(thread.thread_id, _error_entry(outcome))
         for finding in outcome.findings:
             self._record_finding(thread, pool, outcome, finding)
         if outcome.verdict == "unexpected" and not empty:
@@ -399,7 +405,7 @@ class Engine:
     def record_side_error(self, thread: ThreadRecord, what: str, result: TxResult) -> None:
         """A supporting transaction (sharing, refill, top-up) failed; logged, the thread goes on."""
         thread.stats.record_error(result.error.name if result.error else "unknown")
-        self.store.record_error(thread.thread_id, {
+        self._record_error(thread.thread_id, {
             "timestamp": utc_now_iso(), "operation_type": what, "error_message": result.error.message
             if result.error else "failed", "error": result.error.to_dict() if result.error else None,
             "transaction_signature": result.signature})
@@ -409,13 +415,25 @@ class Engine:
         thread.error_state = evidence
         running = self._running.get(thread.thread_id)
         if running is not None:
-            running.worker.stopping = True  # its loop ends and calls finish_errored
-        self.store.record_error(thread.thread_id, {"timestamp": evidence.get("at", utc_now_iso()),
+            running.worker.request_stop()  # its loop ends and calls finish_errored
+        self._record_error(thread.thread_id, {"timestamp": evidence.get("at", utc_now_iso()),
                                                    "operation_type": evidence.get("operation", "thread"),
                                                    "error_message": str(evidence.get("error")),
                                                    "recovery_action": "thread stopped (error state)"})
         self._save_threads()
         log.warning("thread %s entered the error state: %s", thread.thread_id, evidence.get("error"))
+
+    def recent_errors(self, thread_id: str) -> list[dict]:
+        """The thread's last errors (at most 10), newest last."""
+        errors = self._recent_errors.get(thread_id)
+        if errors is None:
+            errors = self._recent_errors[thread_id] = deque(self.store.load_errors(thread_id), maxlen=ERRORS_KEPT)
+        return list(errors)
+
+    def _record_error(self, thread_id: str, entry: dict) -> None:
+        self.recent_errors(thread_id)
+        self._recent_errors[thread_id].append(entry)
+        self._errors_dirty.add(thread_id)
 
     async def finish_errored(self, thread: ThreadRecord) -> None:
         """The worker of a thread in the error state has ended: close its session."""
@@ -690,7 +708,12 @@ class Engine:
                                  for thread_id, thread in self.threads.items()})
 
     def _save_statistics(self) -> None:
+        """statistics.json and the error files written since the last save."""
         self.store.save_statistics({thread_id: thread.stats.to_json() for thread_id, thread in self.threads.items()})
+        for thread_id in self._errors_dirty:
+            if thread_id in self.threads:
+                self.store.save_errors(thread_id, self._recent_errors[thread_id])
+        self._errors_dirty.clear()
         self._stats_dirty = False
 
     def _save_engine_state(self) -> None:

@@ -36,7 +36,7 @@ def _ops_per_minute(stats: ThreadStats) -> float:
 def thread_status(engine, thread: ThreadRecord, pool: PoolRuntime, wallet: WalletView) -> dict:
     """get_thread_status: the design's §5.3 fields plus the §5.4 monitoring sections."""
     stats = thread.stats
-    errors = engine.store.load_errors(thread.thread_id)
+    errors = engine.recent_errors(thread.thread_id)
     status = {
         "thread_id": thread.thread_id,
         "type": thread.thread_type,

@@ -162,6 +162,9 @@ class StateStore:
         errors = [*doc["errors"], entry][-keep:] if keep > 0 else []
         self.save_json(name, {"thread_id": thread_id, "errors": errors})
 
+    def save_errors(self, thread_id: str, errors: list[dict]) -> None:
+        self.save_json(self._errors_name(thread_id), {"thread_id": thread_id, "errors": list(errors)})
+
     def load_errors(self, thread_id: str) -> list[dict]:
         name = self._errors_name(thread_id)
         return self.load_json(name, {"thread_id": thread_id, "errors": []}, _has_list("errors"))["errors"]

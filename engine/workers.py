@@ -50,7 +50,8 @@ class Worker:
         try:
             while not self.stopping and thread.status == "running":
                 await self.cycle()
-                await self._pause()
+                if not self.stopping and thread.status == "running":
+                    await self._pause()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug or a broken chain connection: stop with evidence

@@ -252,8 +252,9 @@ async def test_expected_errors_continue_and_unexpected_ones_stop_the_thread(open
     assert thread.error_state["error"]["name"] == "InvalidAccountData"
     assert thread.error_state["transaction_signature"] and thread.error_state["logs"]
     assert "balances_before" in thread.error_state
+    assert engine.recent_errors(swapper)[-1]["recovery_action"].startswith("thread stopped")
     errors = json.loads((engine.settings.data_dir / "errors" / f"{swapper}.json").read_text())["errors"]
-    assert errors[-1]["recovery_action"].startswith("thread stopped")
+    assert errors[-1]["recovery_action"].startswith("thread stopped")  # flushed when the session closed
 
 
 async def test_a_model_mismatch_is_a_finding_with_its_trace(open_engine, monkeypatch):
