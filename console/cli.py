@@ -94,8 +94,9 @@ def register_localnet(subparsers) -> None:
 # Subcommand registrars, in help order.  Add `localnet`, `demo`, `bench`, ... here.
 def _chain_registrars() -> list[Registrar]:
     from console.chain_commands import register_demo
+    from console.run_command import register_run
 
-    return [register_demo]
+    return [register_run, register_demo]
 
 
 REGISTRARS: list[Registrar] = [

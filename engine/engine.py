@@ -72,6 +72,7 @@ class Engine:
         self._external_recipients: dict[str, list[str]] = {}  # mint -> owners outside the engine
         self.burned: dict[str, int] = {}  # mint -> base units the engine burned (empty operations)
         self.minted: dict[str, int] = {}  # mint -> base units the core wallet minted
+        self.retired_wallets: dict[str, list[str]] = {}  # pool -> wallets of deleted threads (they keep their tokens)
         self._rng = random.Random(settings.engine.seed)
         self._background: list[asyncio.Task] = []
         self._stats_dirty = False
@@ -156,6 +157,7 @@ class Engine:
         self._external_recipients = state.get("external_recipients", {})
         self.burned = state.get("burned", {})
         self.minted = state.get("minted", {})
+        self.retired_wallets = state.get("retired_wallets", {})
         self._save_pools()
 
     # ================================================================== pools
@@ -313,6 +315,8 @@ class Engine:
         if thread.status == RUNNING:
             raise ThreadRunning(f"Cannot delete thread {thread_id}: it is running; stop it first")
         del self.threads[thread_id]
+        self.retired_wallets.setdefault(thread.pool_id, []).append(str(thread.wallet.pubkey))
+        self._save_engine_state()
         self._steppers.pop(thread_id, None)
         self._recent_errors.pop(thread_id, None)
         self._errors_dirty.discard(thread_id)
@@ -718,7 +722,8 @@ class Engine:
 
     def _save_engine_state(self) -> None:
         self.store.save_engine_state({"next_ids": self._next_ids, "external_recipients": self._external_recipients,
-                                      "burned": self.burned, "minted": self.minted})
+                                      "burned": self.burned, "minted": self.minted,
+                                      "retired_wallets": self.retired_wallets})
 
     def count_minted(self, mint: Pubkey, amount: int) -> None:
         self.minted[str(mint)] = self.minted.get(str(mint), 0) + amount

@@ -10,7 +10,10 @@ from solders.instruction import Instruction
 from solders.message import Message
 from solders.transaction import Transaction
 
+from solders.compute_budget import set_compute_unit_limit
+
 from engine.chain.base import Cluster, TxResult
+from engine.frt.constants import COMPUTE_BUDGET_PROGRAM_ID
 from engine.wallet import Wallet
 
 # Outcomes that mean "this exact transaction did not run": re-sign with a fresh blockhash.
@@ -25,6 +28,8 @@ class TransactionSender:
         self._blockhash: Hash | None = None
         self._fetched_at = 0.0
         self.sent = 0  # transactions submitted (including re-signed ones)
+        self._seen_blockhash: Hash | None = None
+        self._seen: set = set()  # signatures sent with _seen_blockhash
 
     async def blockhash(self, *, newer_than: Hash | None = None) -> Hash:
         now = time.monotonic()
@@ -52,9 +57,42 @@ class TransactionSender:
         already processed) is re-signed with a newer blockhash. Program failures are returned."""
         blockhash = await self.blockhash()
         for _ in range(self._max_resigns):
+            tx, blockhash = await self._unique(list(instructions), payer, signers, blockhash)
             self.sent += 1
-            result = await self.cluster.send_transaction(self.sign(instructions, payer, signers, blockhash))
+            result = await self.cluster.send_transaction(tx)
             if result.ok or result.error is None or result.error.name not in _RESIGN_ERRORS:
                 return result
             blockhash = await self.blockhash(newer_than=blockhash)
         return result
+
+    async def _unique(self, instructions: list[Instruction], payer: Wallet, signers: Sequence[Wallet],
+                      blockhash: Hash) -> tuple[Transaction, Hash]:
+        """Sign, making sure this sender has not sent the very same transaction in this block.
+
+        Identical messages sign to identical signatures, and a cluster runs a signature once:
+        the same deposit of the same amount twice in one block would silently become one.
+        Lowering the compute-unit limit by one makes the message distinct without changing what
+        it does or costs; without a limit instruction, wait for the next blockhash instead."""
+        while True:
+            if blockhash != self._seen_blockhash:
+                self._seen_blockhash, self._seen = blockhash, set()
+            tx = self.sign(instructions, payer, signers, blockhash)
+            signature = tx.signatures[0]
+            if signature not in self._seen:
+                self._seen.add(signature)
+                return tx, blockhash
+            varied = _vary_compute_limit(instructions)
+            if varied is None:
+                blockhash = await self.blockhash(newer_than=blockhash)
+            else:
+                instructions = varied
+
+
+def _vary_compute_limit(instructions: list[Instruction]) -> list[Instruction] | None:
+    first = instructions[0] if instructions else None
+    if first is None or first.program_id != COMPUTE_BUDGET_PROGRAM_ID or bytes(first.data)[:1] != b"\x02":
+        return None
+    limit = int.from_bytes(bytes(first.data)[1:5], "little")
+    if limit <= 1:
+        return None
+    return [set_compute_unit_limit(limit - 1), *instructions[1:]]

@@ -360,3 +360,15 @@ async def test_encrypted_keys_never_appear_in_files_or_answers(open_engine, tmp_
     assert "enc:v1:" in saved and json.dumps(list(secret)) not in saved
     answer = json.dumps(await engine.get_thread_status(thread_id))
     assert "wallet_keypair" not in answer and str(list(secret)) not in answer
+
+
+async def test_the_ledger_audit_still_balances_after_a_thread_is_deleted(open_engine):
+    from engine.audit import ledger_audit
+
+    engine = await open_engine()
+    pool_id = await _pool(engine)
+    depositor = (await engine.create_deposit_thread(pool_id, "A", 100 * X))["thread_id"]
+    await engine.run_cycle(depositor)
+    await engine.delete_thread(depositor)  # its wallet keeps tokens and LP
+    audit = await ledger_audit(engine)
+    assert audit["passed"], [entry for entry in audit["mints"] + audit["pools"] if not entry["passed"]]

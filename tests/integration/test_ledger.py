@@ -91,3 +91,13 @@ async def test_simulation_changes_nothing():
     assert await cluster.get_balance(target) == 0
     assert (await cluster.send_transaction(tx)).ok  # the simulated signature was not recorded
     assert await cluster.get_balance(target) == 10**6
+
+
+async def test_the_sender_never_sends_the_same_transaction_twice_in_one_block():
+    """Two identical deposits in one block both run: the second gets a distinct compute limit."""
+    world = await make_world()
+    user = await world.user(x=10)
+    first = await world.client.deposit(user, world.pool, world.mint_x, 1)
+    second = await world.client.deposit(user, world.pool, world.mint_x, 1)
+    assert first.ok and second.ok and first.signature != second.signature
+    assert await world.balance(user, world.lp(world.mint_x)) == 2

@@ -1,0 +1,210 @@
+"""`frt-stress run SCENARIO.toml`: a headless run of a scenario file, with a summary and an exit code.
+
+Exit codes: 0 = no findings, no unexpected errors, no thread in error state and the ledger audit
+passed; 1 = any of those went wrong; 2 = the run could not be done (bad scenario, config error,
+chain unavailable, failure during setup) or was aborted by a second signal.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import random
+import signal
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+from engine.atomic import atomic_write_text
+from engine.config import ConfigError, load_config
+from engine.report import EXIT_CANNOT_RUN, build_report, render_summary
+from engine.scenario import Scenario, ScenarioError, load_scenario
+
+TTY_INTERVAL_S = 1.0
+PLAIN_INTERVAL_S = 5.0
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_CANNOT_RUN
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as exc:
+        return _fail(str(exc))
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    try:
+        settings, seed = run_settings(args, scenario, stamp)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    duration = args.duration if args.duration is not None else scenario.run.duration_s
+    if duration <= 0:
+        return _fail("--duration must be positive")
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return asyncio.run(HeadlessRun(settings, scenario, seed, duration, stamp, args).main())
+    except KeyboardInterrupt:
+        return _fail("interrupted during setup")
+
+
+def run_settings(args: argparse.Namespace, scenario: Scenario, stamp: str):
+    """(settings, seed): the config file, then the scenario's [run.engine], the seed
+    (CLI > scenario > config > random) and the data directory (fresh per run unless --data-dir)."""
+    base = load_config(args.config).settings
+    engine = {"target_pool_count": 0, **scenario.run.engine_overrides()}
+    seed = next((s for s in (args.seed, scenario.run.seed, engine.get("seed"), base.engine.seed) if s is not None),
+                None)
+    engine["seed"] = seed if seed is not None else random.randrange(2**32)
+    data_dir = Path(args.data_dir).expanduser() if args.data_dir else _fresh_dir(
+        base.data_dir / "runs", f"{stamp}-{scenario.name}")
+    settings = load_config(args.config, data_dir=str(data_dir), engine=engine).settings
+    return settings, engine["seed"]
+
+
+def _fresh_dir(parent: Path, name: str) -> Path:
+    candidate, n = parent / name, 1
+    while candidate.exists():
+        n += 1
+        candidate = parent / f"{name}-{n}"
+    return candidate
+
+
+class HeadlessRun:
+    def __init__(self, settings, scenario: Scenario, seed: int, duration: float, stamp: str,
+                 args: argparse.Namespace) -> None:
+        self.settings, self.scenario, self.seed, self.duration, self.stamp = settings, scenario, seed, duration, stamp
+        self.args = args
+        self.stop = asyncio.Event()
+        self.signals = 0
+
+    async def main(self) -> int:
+        from engine.chain.factory import describe
+        from engine.engine import Engine
+
+        print(f"scenario: {self.args.scenario} ({len(self.scenario.pools)} pool entries), seed {self.seed}, "
+              f"duration {self.duration:g} s")
+        print(f"data directory: {self.settings.data_dir}")
+        try:
+            engine = await Engine.open(self.settings)
+        except Exception as exc:  # chain unavailable, unreadable data dir, bootstrap failure, ...
+            return _fail(f"could not open the engine: {type(exc).__name__}: {exc}")
+        try:
+            print(f"chain: {describe(engine.cluster)}")
+            for line in [*engine.notes, *engine.problems]:
+                print(line)
+            return await self._run(engine)
+        finally:
+            self._uninstall_signals()
+            await engine.close()
+
+    async def _run(self, engine) -> int:
+        from engine.audit import ledger_audit
+        from engine.scenario import build
+
+        try:
+            created = await build(engine, self.scenario)
+        except Exception as exc:
+            return _fail(f"could not set up the scenario: {type(exc).__name__}: {getattr(exc, 'message', exc)}")
+        threads = sum(len(ids) for ids in created["threads"].values())
+        print(f"created {sum(len(ids) for ids in created['pools'].values())} pools and {threads} threads")
+        self._install_signals()
+        started = time.monotonic()
+        try:
+            await engine.start_all_threads()
+            await self._progress(engine, started)
+            elapsed = time.monotonic() - started
+            await engine.stop_all_threads()
+            audit = await ledger_audit(engine)
+        except Exception as exc:
+            traceback.print_exc()
+            return _fail(f"the run failed: {type(exc).__name__}: {exc}")
+        report = build_report(engine, scenario_name=self.scenario.name, duration_s=elapsed, seed=self.seed,
+                              audit=audit, planned_duration_s=self.duration, interrupted=self.signals > 0,
+                              created=created, data_dir=str(self.settings.data_dir))
+        print(render_summary(report), end="")
+        saved = engine.store.write_report(f"run-{self.stamp}.json", report)
+        print(f"report: {saved}")
+        if self.args.report:
+            atomic_write_text(Path(self.args.report).expanduser(), json.dumps(report, indent=2) + "\n")
+            print(f"report: {self.args.report}")
+        return report["verdict"]["exit_code"]
+
+    # ---- progress -----------------------------------------------------------------------------
+
+    async def _progress(self, engine, started: float) -> None:
+        tty = sys.stdout.isatty()
+        interval = TTY_INTERVAL_S if tty else PLAIN_INTERVAL_S
+        last_ops, last_at, next_line = 0, started, started + interval
+        while not self.stop.is_set():
+            now = time.monotonic()
+            remaining = started + self.duration - now
+            if remaining <= 0:
+                break
+            try:
+                await asyncio.wait_for(self.stop.wait(), min(TTY_INTERVAL_S, remaining))
+            except asyncio.TimeoutError:
+                pass
+            now = time.monotonic()
+            if self.args.quiet or now < next_line:
+                continue
+            ops = engine.totals.total_operations
+            line = self._progress_line(engine, now - started, (ops - last_ops) / max(now - last_at, 1e-9))
+            last_ops, last_at, next_line = ops, now, now + interval - 0.05
+            print(f"\r{line}\x1b[K" if tty else line, end="" if tty else "\n", flush=True)
+        if tty and not self.args.quiet:
+            print()
+
+    def _progress_line(self, engine, elapsed: float, rate: float) -> str:
+        totals = engine.totals
+        statuses = [thread.status for thread in engine.threads.values()]
+        return (f"[{elapsed:5.0f}/{self.duration:g} s] ops {totals.total_operations:,} ({rate:,.1f}/s)  "
+                f"expected {totals.count('expected'):,}  unexpected {totals.count('unexpected'):,}  "
+                f"findings {sum(totals.findings_by_kind.values()):,}  threads running {statuses.count('running')}"
+                f" / error {statuses.count('error')}")
+
+    # ---- signals ------------------------------------------------------------------------------
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, self._on_signal, sig)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no Unix signals
+                pass
+
+    def _uninstall_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+
+    def _on_signal(self, sig: int) -> None:
+        self.signals += 1
+        if self.signals == 1:
+            print(f"\n{signal.Signals(sig).name}: stopping the threads (again to abort at once)", file=sys.stderr)
+            self.stop.set()
+            return
+        print(f"\n{signal.Signals(sig).name} again: aborting", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_CANNOT_RUN)
+
+
+def register_run(subparsers) -> None:
+    run = subparsers.add_parser("run", help="run a scenario file headless and print a summary (exit 0/1/2)")
+    run.add_argument("scenario", metavar="SCENARIO.toml", help="the scenario file (see scenarios/demo.toml)")
+    run.add_argument("--duration", type=float, metavar="S", help="seconds to run (default: the scenario's, or 60)")
+    run.add_argument("--seed", type=int, metavar="N", help="seed of the engine's random choices")
+    run.add_argument("--report", metavar="PATH", help="also write the JSON report here")
+    run.add_argument("--data-dir", metavar="DIR",
+                     help="data directory of this run (default: a fresh <data_dir>/runs/<time>-<scenario>)")
+    run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.set_defaults(func=cmd_run)

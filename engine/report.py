@@ -1,0 +1,232 @@
+"""The report of a headless run: a JSON-serialisable document and its text summary.
+
+    report = build_report(engine, scenario_name="demo", duration_s=60.2, seed=42, audit=audit)
+    print(render_summary(report))
+    sys.exit(report["verdict"]["exit_code"])
+"""
+from __future__ import annotations
+
+import re
+
+from engine.store import utc_now_iso
+
+EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
+VERDICTS = ("ok", "expected", "unexpected", "transient")
+_NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?$")
+_PER_THREAD = ("successful_operations", "expected_failures", "unexpected_failures", "waiting_cycles", "findings")
+
+
+# --------------------------------------------------------------------------- building
+
+def build_report(engine, *, scenario_name: str, duration_s: float, seed: int | None, audit: dict | None,
+                 planned_duration_s: float | None = None, interrupted: bool = False, created: dict | None = None,
+                 data_dir: str | None = None) -> dict:
+    """Everything about the run. `duration_s` is the measured running time; `created` is what
+    scenario.build returned (used to name pools)."""
+    totals = engine.totals.summary()
+    status = engine.get_engine_status()
+    operations = totals["total_operations"]
+    names = {pool_id: name for name, ids in (created or {}).get("pools", {}).items() for pool_id in ids}
+    report = {
+        "run": {"scenario": scenario_name, "seed": seed, "planned_duration_s": planned_duration_s,
+                "duration_s": round(duration_s, 3), "interrupted": interrupted, "finished_at": utc_now_iso(),
+                "data_dir": data_dir},
+        "chain": {**status["cluster"], "program_id": status["program_id"], "core_wallet": status["core_wallet"]},
+        "engine": {key: status[key] for key in ("started_at", "uptime_seconds", "threads", "memory_rss_bytes",
+                                                "problems")},
+        "operations": {"total": operations, "by_type": totals["operations"],
+                       "by_outcome": {verdict: engine.totals.count(verdict) for verdict in VERDICTS},
+                       "waiting_cycles": totals["waiting_cycles"]},
+        "errors": {"by_category": totals["errors_by_category"], "by_name": totals["errors_by_name"]},
+        "findings": {"count": totals["findings"], "by_kind": totals["findings_by_kind"],
+                     "stored": engine.store.count_findings(), "items": engine.store.list_findings(limit=50)},
+        "throughput": {"operations": operations, "duration_s": round(duration_s, 3),
+                       "ops_per_second": round(operations / duration_s, 2) if duration_s > 0 else 0.0,
+                       "successful_ops_per_second":
+                           round(totals["successful_operations"] / duration_s, 2) if duration_s > 0 else 0.0},
+        "latency_ms": totals["latency_ms"],
+        "fees": {"network_lamports": totals["network_fees_paid"], "pool_lamports": totals["pool_fees_paid"],
+                 "total_lamports": totals["network_fees_paid"] + totals["pool_fees_paid"]},
+        "pools": [_pool_summary(engine, pool, names) for pool in engine.list_pools()["pools"]],
+        "threads": [_thread_summary(thread) for thread in engine.threads.values()],
+        "audit": audit,
+    }
+    report["verdict"] = verdict(report)
+    return report
+
+
+def _pool_summary(engine, pool: dict, names: dict) -> dict:
+    threads = [t for t in engine.threads.values() if t.pool_id == pool["pool_id"]]
+    activity = {key: sum(getattr(t.stats, key) for t in threads) for key in _PER_THREAD}
+    return {"name": names.get(pool["pool_id"]), **pool, "activity": activity}
+
+
+def _thread_summary(thread) -> dict:
+    stats = thread.stats
+    return {"thread_id": thread.thread_id, "thread_type": thread.thread_type, "pool_id": thread.pool_id,
+            "token_type": thread.token_type, "swap_direction": thread.swap_direction, "status": thread.status,
+            **{key: getattr(stats, key) for key in _PER_THREAD},
+            "times_refilled": stats.times_refilled, "errors_by_name": dict(stats.errors_by_name),
+            "error_state": thread.error_state}
+
+
+def verdict(report: dict) -> dict:
+    reasons = []
+    if count := report["findings"]["count"]:
+        reasons.append(_plural(count, "finding"))
+    if count := report["operations"]["by_outcome"]["unexpected"]:
+        reasons.append(_plural(count, "unexpected failure"))
+    if count := sum(1 for thread in report["threads"] if thread["status"] == "error"):
+        reasons.append(_plural(count, "thread") + " in error state")
+    audit = report["audit"]
+    if audit is None:
+        reasons.append("ledger audit not run")
+    elif not audit["passed"]:
+        reasons.append("ledger audit failed")
+    return {"passed": not reasons, "exit_code": EXIT_FAILED if reasons else EXIT_OK, "reasons": reasons}
+
+
+# --------------------------------------------------------------------------- rendering
+
+def render_summary(report: dict) -> str:
+    """A readable, aligned text block (no I/O)."""
+    sections = [_header(report), _pools(report), _operations(report), _errors(report), _findings(report),
+                _throughput(report), _latency(report), _fees(report), _audit(report), _verdict_line(report)]
+    return "\n\n".join(section for section in sections if section) + "\n"
+
+
+def _header(report: dict) -> str:
+    run, chain, threads = report["run"], report["chain"], report["engine"]["threads"]
+    planned = f" (planned {run['planned_duration_s']:g} s)" if run.get("planned_duration_s") else ""
+    lines = [_rule(f"frt-stress run: {run['scenario']}"),
+             _pair("seed", run["seed"]),
+             _pair("duration", f"{run['duration_s']:.1f} s{planned}{', interrupted' if run['interrupted'] else ''}"),
+             _pair("chain", chain.get("description") or chain.get("mode")),
+             _pair("pools / threads", f"{len(report['pools'])} / {threads['total_threads']} "
+                                      f"(running {threads['running_threads']}, stopped {threads['stopped_threads']}, "
+                                      f"error {threads['error_threads']})")]
+    if run.get("data_dir"):
+        lines.append(_pair("data dir", run["data_dir"]))
+    return "\n".join(lines)
+
+
+def _pools(report: dict) -> str:
+    rows = [[pool.get("name") or "-", pool["pool_id"][:8] + "…", pool["ratio_display"],
+             f"{pool['token_a_decimals']}/{pool['token_b_decimals']}", str(pool["flags"]),
+             _n(pool["activity"]["successful_operations"]), _n(pool["activity"]["expected_failures"]),
+             _n(pool["activity"]["unexpected_failures"]), _n(pool["activity"]["findings"])]
+            for pool in report["pools"]]
+    return "Pools\n" + _table(["name", "pool", "ratio", "dec", "flags", "ok", "expected", "unexpected", "findings"],
+                              rows)
+
+
+def _operations(report: dict) -> str:
+    ops = report["operations"]
+    rows = []
+    for operation, by_verdict in sorted(ops["by_type"].items()):
+        rows.append([operation, *(_n(by_verdict.get(v, 0)) for v in VERDICTS), _n(sum(by_verdict.values()))])
+    rows.append(["total", *(_n(ops["by_outcome"][v]) for v in VERDICTS), _n(ops["total"])])
+    text = "Operations by type and outcome\n" + _table(["operation", *VERDICTS, "total"], rows)
+    return text + f"\n  waiting cycles (nothing to spend): {_n(ops['waiting_cycles'])}"
+
+
+def _errors(report: dict) -> str:
+    errors = report["errors"]
+    if not errors["by_category"]:
+        return "Errors: none"
+    categories = _table(["category", "count"], [[k, _n(v)] for k, v in _top(errors["by_category"])])
+    names = _table(["error", "count"], [[k, _n(v)] for k, v in _top(errors["by_name"], 8)])
+    return f"Errors by category\n{categories}\nTop errors\n{names}"
+
+
+def _findings(report: dict) -> str:
+    findings = report["findings"]
+    if not findings["count"]:
+        return "Findings: none"
+    lines = ["Findings by kind", _table(["kind", "count"], [[k, _n(v)] for k, v in _top(findings["by_kind"])])]
+    shown = findings["items"][:5]
+    if shown:
+        lines.append(f"  latest {len(shown)} of {_n(findings['stored'])} (the finding files are in <data dir>/findings):")
+    for item in shown:
+        lines.append(f"    {item.get('finding_file', '?')}: {item.get('thread_id', '?')} {item.get('operation', '?')} "
+                     f"{item.get('amount', '?')} — {item.get('detail', '')}"[:160])
+    return "\n".join(lines)
+
+
+def _throughput(report: dict) -> str:
+    t = report["throughput"]
+    return (f"Throughput: {t['ops_per_second']:,.2f} ops/s ({_n(t['operations'])} operations in "
+            f"{t['duration_s']:.1f} s; {t['successful_ops_per_second']:,.2f} successful ops/s)")
+
+
+def _latency(report: dict) -> str:
+    latency = report["latency_ms"]
+    order = sorted(op for op in latency if op != "all") + ["all"]
+    rows = [[op, *(f"{latency[op][key]:.3f}" for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms")),
+             _n(latency[op]["count"])] for op in order if op in latency]
+    return "Latency per operation (ms, send to confirmation)\n" + _table(
+        ["operation", "p50", "p95", "p99", "max", "count"], rows)
+
+
+def _fees(report: dict) -> str:
+    fees = report["fees"]
+    return "Fees paid\n" + "\n".join(
+        f"  {label:<8} {_n(fees[key]):>20} lamports  ({fees[key] / 1e9:,.6f} SOL)"
+        for label, key in (("network", "network_lamports"), ("pool", "pool_lamports"), ("total", "total_lamports")))
+
+
+def _audit(report: dict) -> str:
+    audit = report["audit"]
+    if audit is None:
+        return "Ledger audit: not run"
+    head = (f"Ledger audit: {'passed' if audit['passed'] else 'FAILED'} "
+            f"({_plural(len(audit['mints']), 'mint')}, {_plural(len(audit['pools']), 'pool')}; "
+            "minted = held + vaults + burned)")
+    failed = [f"  {entry['kind']:<8} {entry['mint']}: {entry['detail']}" for entry in audit["mints"]
+              if not entry["passed"]]
+    failed += [f"  pool     {entry['pool_id']}: {entry['detail']}" for entry in audit["pools"] if not entry["passed"]]
+    return "\n".join([head, *failed])
+
+
+def _verdict_line(report: dict) -> str:
+    v = report["verdict"]
+    if v["passed"]:
+        return (f"VERDICT: PASS (exit {v['exit_code']}: no findings, no unexpected errors, "
+                f"ledger audit passed)")
+    return f"VERDICT: FAIL (exit {v['exit_code']}: {', '.join(v['reasons'])})"
+
+
+# --------------------------------------------------------------------------- text helpers
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _top(counts: dict, limit: int | None = None) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+
+def _rule(title: str, width: int = 72) -> str:
+    return f"══ {title} " + "═" * max(3, width - len(title) - 4)
+
+
+def _pair(label: str, value) -> str:
+    return f"{label:<16} {value}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    """Two-space indent; numeric columns right-aligned, text columns left-aligned."""
+    rows = [[str(cell) for cell in row] for row in rows]
+    columns = range(len(header))
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in columns]
+    numeric = [bool(rows) and all(_NUMBER.match(row[i]) for row in rows) for i in columns]
+
+    def line(cells: list[str]) -> str:
+        return "  " + "  ".join(f"{cell:>{widths[i]}}" if numeric[i] else f"{cell:<{widths[i]}}"
+                                for i, cell in enumerate(cells)).rstrip()
+
+    return "\n".join(line(cells) for cells in [list(map(str, header)), *rows])

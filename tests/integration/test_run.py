@@ -1,0 +1,276 @@
+"""`frt-stress run`: scenario files, the headless run, its report, exit codes and the ledger audit."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from console.cli import main
+from engine.scenario import load_scenario, parse_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SMALL = """
+[run]
+duration_s = 1
+seed = 7
+[run.engine]
+pacing_min_ms = 0
+pacing_max_ms = 0
+
+[[pools]]
+name = "nine_six"
+token_a_decimals = 9
+token_b_decimals = 6
+ratio_whole_number = 160
+ratio_direction = "a_to_b"
+
+  [[pools.deposit]]
+  token_type = "A"
+  initial_amount = 1_000_000_000_000
+  auto_refill = true
+  [[pools.deposit]]
+  token_type = "B"
+  initial_amount = 160_000_000_000
+  [[pools.withdrawal]]
+  token_type = "A"
+  [[pools.withdrawal]]
+  token_type = "B"
+  [[pools.swap]]
+  direction = "a_to_b"
+  initial_amount = 100_000_000_000
+  [[pools.swap]]
+  direction = "b_to_a"
+  initial_amount = 16_000_000_000
+
+[[pools]]
+name = "zero_zero"
+token_a_decimals = 0
+token_b_decimals = 0
+ratio_whole_number = 3
+ratio_direction = "b_to_a"
+flags = 64
+
+  [[pools.deposit]]
+  token_type = "B"
+  initial_amount = 1_000
+  [[pools.withdrawal]]
+  token_type = "B"
+  [[pools.swap]]
+  direction = "b_to_a"
+  initial_amount = 1_000
+"""
+
+REPORT_SECTIONS = {"run", "chain", "engine", "operations", "errors", "findings", "throughput", "latency_ms", "fees",
+                   "pools", "threads", "audit", "verdict"}
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """No real config file or data directory is touched."""
+    for name in list(os.environ):
+        if name.startswith("FRT_STRESS_"):
+            monkeypatch.delenv(name)
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    monkeypatch.setenv("FRT_STRESS_CONFIG", str(config))
+    monkeypatch.setenv("FRT_STRESS_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.fixture
+def small(tmp_path) -> Path:
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    return path
+
+
+def test_small_scenario_runs_clean_and_writes_reports(small, tmp_path, capsys):
+    report_path = tmp_path / "out" / "report.json"
+    assert main(["run", str(small), "--report", str(report_path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    for heading in ("Operations by type and outcome", "Errors", "Findings: none", "Throughput:", "Latency",
+                    "Fees paid", "Ledger audit: passed", "VERDICT: PASS (exit 0"):
+        assert heading in out
+
+    report = json.loads(report_path.read_text())
+    assert REPORT_SECTIONS <= set(report)
+    assert report["verdict"] == {"passed": True, "exit_code": 0, "reasons": []}
+    assert report["run"]["seed"] == 7 and report["run"]["scenario"] == "small"
+    assert report["operations"]["total"] > 0 and report["throughput"]["ops_per_second"] > 0
+    assert set(report["operations"]["by_type"]) == {"deposit", "withdraw", "swap"}
+    assert report["latency_ms"]["all"]["p99_ms"] >= report["latency_ms"]["all"]["p50_ms"] > 0
+    assert report["fees"]["network_lamports"] > 0
+    assert [pool["name"] for pool in report["pools"]] == ["nine_six", "zero_zero"]
+    assert len(report["threads"]) == 9 and all(t["status"] == "stopped" for t in report["threads"])
+
+    audit = report["audit"]
+    assert audit["passed"] and len(audit["mints"]) == 8 and len(audit["pools"]) == 2
+    token_a = next(m for m in audit["mints"] if m["kind"] == "token_a" and m["pool_id"] == report["pools"][0]["pool_id"])
+    assert token_a["minted"] >= 1_000_000_000_000 + 100_000_000_000
+    assert token_a["minted"] == token_a["held"] + token_a["in_vault"] + token_a["burned"]
+
+    # A fresh data directory per run, under <data_dir>/runs, with its own copy of the report.
+    run_dir = Path(report["run"]["data_dir"])
+    assert run_dir.parent == tmp_path / "data" / "runs" and run_dir.name.endswith("-small")
+    assert (run_dir / "core-wallet.json").exists()
+    saved = list((run_dir / "reports").glob("run-*.json"))
+    assert len(saved) == 1 and json.loads(saved[0].read_text())["verdict"]["exit_code"] == 0
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("pools = []", "pools: List should have at least 1 item"),
+    ('[[pools]]\nname = "p"\ncolour = 1', 'pools[0] ("p").colour: unknown key'),
+    ('[[pools]]\nname = "p"\n[[pools.deposit]]\ntoken_type = "C"', 'pools[0] ("p").deposit[0].token_type'),
+    ('[[pools]]\nname = "p"\n[[pools.deposit]]\ntoken_type = "A"\ninitial_amount = -1',
+     "deposit[0].initial_amount: Input should be greater than or equal to 0"),
+    ('[[pools]]\nname = "p"\n[[pools.deposit]]\ntoken_type = "A"\ninitial_amount = 18446744073709551616',
+     "initial_amount: Input should be less than or equal to 18446744073709551615"),
+    ('[[pools]]\nname = "p"\ntoken_a_decimals = 19', 'pools[0] ("p").token_a_decimals'),
+    ('[[pools]]\nname = "p"\n[[pools.swap]]\ndirection = "a_to_b"\n[[pools.swap]]\ndirection = "a_to_b"',
+     "more than one swap entry for direction 'a_to_b'"),
+    ('[[pools]]\nname = "p"\n[[pools.swap]]\ndirection = "a_to_b"\ncount = 2', "swap[0].count"),
+    ('[[pools]]\nname = "p"\n[[pools]]\nname = "p"', "pool names must be unique; repeated: p"),
+    ('[run.engine]\npacing = 3\n[[pools]]\nname = "p"', "run.engine.pacing: unknown key"),
+    ("[[pools]\nname = 1", "invalid TOML"),
+])
+def test_bad_scenario_exits_2_with_file_and_key(tmp_path, capsys, text, expected):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and expected in err
+    assert not (tmp_path / "data" / "runs").exists()  # nothing was set up
+
+
+def test_missing_scenario_file_exits_2(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nope.toml")]) == 2
+    assert "cannot read scenario file" in capsys.readouterr().err
+
+
+def test_demo_scenario_is_valid():
+    scenario = load_scenario(ROOT / "scenarios" / "demo.toml")
+    decimals = {(p.token_a_decimals, p.token_b_decimals) for p in scenario.pools}
+    assert {(9, 6), (0, 9), (0, 0)} <= decimals and any(p.flags == 64 for p in scenario.pools)
+    for pool in scenario.pools:
+        assert {e.token_type for e in pool.deposit} == {e.token_type for e in pool.withdrawal} == {"A", "B"}
+        assert {e.direction for e in pool.swap} == {"a_to_b", "b_to_a"}
+    assert any(e.auto_refill for p in scenario.pools for e in p.deposit)
+
+
+def test_settings_precedence(small, tmp_path):
+    from console.run_command import run_settings
+
+    scenario = load_scenario(small)
+    args = argparse.Namespace(config=None, seed=None, data_dir=None)
+    settings, seed = run_settings(args, scenario, "20260101-000000")
+    assert seed == 7 and settings.engine.seed == 7  # the scenario's seed
+    assert (settings.engine.pacing_min_ms, settings.engine.pacing_max_ms) == (0, 0)  # [run.engine]
+    assert settings.engine.target_pool_count == 0
+    assert settings.data_dir == tmp_path / "data" / "runs" / "20260101-000000-small"
+
+    args = argparse.Namespace(config=None, seed=99, data_dir=str(tmp_path / "mine"))
+    settings, seed = run_settings(args, scenario, "20260101-000000")
+    assert seed == 99 and settings.data_dir == tmp_path / "mine"
+
+
+def _buggy_swap_output(monkeypatch, target: str) -> None:
+    from engine.frt import model
+
+    real = model.swap_output
+    buggy = lambda *args, **kwargs: real(*args, **kwargs) + 1  # noqa: E731
+    if target == "everywhere":
+        monkeypatch.setattr("engine.frt.model.swap_output", buggy)
+    else:  # only the emulated contract pays one unit too many; the oracle keeps the real model
+        class ContractModel:
+            def __getattr__(self, name):
+                return getattr(model, name)
+
+            swap_output = staticmethod(buggy)
+
+        monkeypatch.setattr("engine.frt.emulator.model", ContractModel())
+
+
+@pytest.mark.parametrize("target, kind", [("everywhere", "invariant_violation"),
+                                          ("contract", "prediction_mismatch")])
+def test_injected_finding_exits_1(small, tmp_path, capsys, monkeypatch, target, kind):
+    _buggy_swap_output(monkeypatch, target)
+    report_path = tmp_path / "report.json"
+    assert main(["run", str(small), "--report", str(report_path), "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "VERDICT: FAIL (exit 1:" in out and "finding" in out
+    report = json.loads(report_path.read_text())
+    assert report["verdict"]["exit_code"] == 1 and report["findings"]["count"] > 0
+    assert kind in report["findings"]["by_kind"]
+    assert report["findings"]["items"] and len(report["findings"]["items"]) <= 50
+
+
+async def test_ledger_audit_accounts_for_burned_tokens(tmp_path):
+    from engine.audit import ledger_audit
+    from engine.config import load_config
+    from engine.engine import Engine
+    from engine.scenario import build
+
+    settings = load_config(data_dir=str(tmp_path / "engine"), engine={"seed": 3}).settings
+    engine = await Engine.open(settings, start_background=False)
+    try:
+        scenario = parse_scenario({"pools": [{
+            "name": "p", "token_a_decimals": 6, "token_b_decimals": 2, "ratio_whole_number": 5,
+            "ratio_direction": "a_to_b",
+            "deposit": [{"token_type": "A", "initial_amount": 10**9}],
+            "withdrawal": [{"token_type": "A"}],
+            "swap": [{"direction": "a_to_b", "initial_amount": 10**8}, {"direction": "b_to_a"}]}]})
+        created = await build(engine, scenario)
+        deposit, withdrawal, swap, _ = created["threads"][created["pools"]["p"][0]]
+        for _ in range(5):
+            for thread_id in (deposit, swap):
+                await engine.run_cycle(thread_id)
+        await engine.fund_thread(withdrawal, "lp_tokens", 10**6)  # the core deposits, gives it LP
+        for thread_id in (deposit, withdrawal, swap):
+            await engine.empty_thread(thread_id)
+        assert sum(engine.burned.values()) > 0
+
+        audit = await ledger_audit(engine)
+        assert audit["passed"], audit
+        by_kind = {entry["kind"]: entry for entry in audit["mints"]}
+        token_a, lp_a = by_kind["token_a"], by_kind["lp_a"]
+        assert token_a["burned"] > 0 and lp_a["burned"] > 0
+        assert token_a["minted"] == token_a["held"] + token_a["in_vault"] + token_a["burned"]
+        assert token_a["supply"] == token_a["minted"] - token_a["burned"]
+        assert lp_a["supply"] == lp_a["held"]
+        assert all(pool["vault_a"] == pool["liquidity_a"] for pool in audit["pools"])
+
+        # A unit the engine cannot account for fails the audit, naming the difference.
+        engine.minted[token_a["mint"]] += 1
+        broken = await ledger_audit(engine)
+        assert not broken["passed"]
+        failed = [entry for entry in broken["mints"] if not entry["passed"]]
+        assert [entry["kind"] for entry in failed] == ["token_a"] and "unaccounted 1" in failed[0]["detail"]
+    finally:
+        await engine.close()
+
+
+def test_sigint_stops_cleanly(small, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "console.cli", "run", str(small), "--duration", "60"],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stdout:
+            if line.startswith("created "):
+                break
+        time.sleep(0.5)
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert time.monotonic() - started < 15
+    assert "SIGINT: stopping the threads" in err
+    assert "interrupted" in out and "VERDICT: PASS" in out
