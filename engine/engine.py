@@ -34,6 +34,7 @@ from engine.frt.client import FrtClient
 from engine.observe import observe
 from engine.operations import Outcome, run_verified
 from engine.pools import DIRECTIONS, TOKEN_TYPES, PoolRecord, PoolRuntime, draw_pool_spec
+from engine.feed import EventFeed
 from engine.stats import EngineTotals, ThreadStats
 from engine.store import StateStore, utc_now_iso
 from engine.threads import ERROR, RUNNING, STOPPED, THREAD_TYPES, ThreadRecord
@@ -62,6 +63,7 @@ class Engine:
         self.pools: dict[str, PoolRuntime] = {}
         self.threads: dict[str, ThreadRecord] = {}
         self.totals = EngineTotals()
+        self.feed = EventFeed()
         self.started_monotonic = time.monotonic()
         self.started_at = utc_now_iso()
         self.problems: list[str] = []
@@ -391,6 +393,10 @@ class Engine:
             else:
                 stats.expected_failures += 1
             self._record_error(thread.thread_id, _error_entry(outcome))
+            error = outcome.result.error
+            self.feed.add(outcome.verdict, f"{outcome.operation}: {outcome.error_name}",
+                          error.message if error else "failed", now, thread_id=thread.thread_id,
+                          pool_id=pool.record.pool_id)
         for finding in outcome.findings:
             self._record_finding(thread, pool, outcome, finding)
         if outcome.verdict == "unexpected" and not empty:
@@ -425,6 +431,8 @@ class Engine:
                                                    "error_message": str(evidence.get("error")),
                                                    "recovery_action": "thread stopped (error state)"})
         self._save_threads()
+        self.feed.add("unexpected", "thread stopped in error state", f"{thread.thread_id}: {evidence.get('error')}",
+                      evidence.get("at", utc_now_iso()), thread_id=thread.thread_id, pool_id=thread.pool_id)
         log.warning("thread %s entered the error state: %s", thread.thread_id, evidence.get("error"))
 
     def recent_errors(self, thread_id: str) -> list[dict]:
@@ -458,6 +466,8 @@ class Engine:
                             "compute_units": result.compute_units,
                             "error": result.error.to_dict() if result.error else None, "logs": list(result.logs)},
             "before": _view_json(outcome.before), "after": _view_json(outcome.after)})
+        self.feed.add("finding", finding["kind"], f"{outcome.operation} {outcome.amount}: {finding['detail']}",
+                      utc_now_iso(), thread_id=thread.thread_id, pool_id=pool.record.pool_id)
         log.error("FINDING %s on %s (%s %s): %s", finding["kind"], pool.record.pool_id, outcome.operation,
                   outcome.amount, finding["detail"])
 
@@ -630,6 +640,19 @@ class Engine:
         result = await self.cluster.airdrop(target, lamports)
         self._require_ok(result, "airdrop")
         return {"address": str(target), "lamports": lamports, "transaction_signature": result.signature}
+
+    async def snapshot(self, *, feed_limit: int = 100) -> dict:
+        """Everything a live view needs in one cheap call: no per-thread chain reads (balances
+        are the ones each thread's last cycle observed)."""
+        core_lamports = await self.cluster.get_balance(self.core.pubkey)
+        return {
+            "taken_at": utc_now_iso(),
+            "engine": status_view.engine_header(self, core_lamports),
+            "threads": [status_view.thread_row(t) for t in self.threads.values()],
+            "pools": [status_view.pool_row(pool, self._thread_counts(pool_id)) for pool_id, pool in self.pools.items()],
+            "feed": self.feed.latest(feed_limit),
+            "feed_version": self.feed.version,
+        }
 
     def get_engine_status(self) -> dict:
         return {

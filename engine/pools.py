@@ -69,6 +69,7 @@ class PoolRuntime:
     record: PoolRecord
     program_id: Pubkey
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_view: object | None = field(default=None, repr=False)  # last PoolView an operation saw
 
     @cached_property
     def addresses(self) -> PoolAddresses:

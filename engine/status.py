@@ -336,3 +336,47 @@ def session_summary(session: dict) -> dict:
                                      "total_tokens_processed": processed,
                                      "total_fees_paid": fees.get("total_sol_spent", 0),
                                      "pool_verification_passed": totals.get("findings", 0) == 0}}
+
+
+# ---- snapshot rows (live views) ------------------------------------------------------------
+
+def engine_header(engine, core_lamports: int) -> dict:
+    from engine.chain.factory import describe
+
+    totals = engine.totals
+    return {"mode": engine.cluster.mode, "description": describe(engine.cluster),
+            "url": getattr(engine.cluster, "url", None), "program_id": str(engine.cluster.program_id),
+            "core_wallet": str(engine.core.pubkey), "core_lamports": core_lamports,
+            "uptime_seconds": round(_seconds_since(engine.started_at) or 0, 1),
+            "operations": totals.total_operations, "ok": totals.count("ok"),
+            "failed": totals.total_operations - totals.count("ok"), "unexpected": totals.count("unexpected"),
+            "findings": sum(totals.findings_by_kind.values()), "waits": totals.waits,
+            "operations_per_minute": round(totals.rate.per_minute(), 1),
+            "latency_ms": totals.all_latency().summary(),
+            "threads": threads_summary(list(engine.threads.values())), "pools": len(engine.pools)}
+
+
+def thread_row(thread: ThreadRecord) -> dict:
+    stats = thread.stats
+    wallet = thread.wallet_view
+    return {"thread_id": thread.thread_id, "type": thread.thread_type, "pool_id": thread.pool_id,
+            "side": thread.token_type or thread.swap_direction, "status": thread.status,
+            "status_symbol": STATUS_SYMBOLS[thread.status],
+            "balances": wallet.numbers() if wallet is not None else None,
+            "ok": stats.successful_operations, "failed": stats.failed_operations,
+            "ops_per_minute": _ops_per_minute(stats), "findings": stats.findings,
+            "last_error": stats.most_common_error if stats.failed_operations else None,
+            "waiting_reason": thread.waiting_reason}
+
+
+def pool_row(pool: PoolRuntime, thread_counts: dict) -> dict:
+    view = pool.last_view
+    row = pool.record.summary() | {"thread_counts": thread_counts, "liquidity": None, "lp_supply": None,
+                                   "pause_flags": None}
+    if view is not None:
+        state = view.state
+        row.update(liquidity={"token_a": state.total_token_a_liquidity, "token_b": state.total_token_b_liquidity},
+                   lp_supply={"lp_token_a": view.lp_supply_a, "lp_token_b": view.lp_supply_b},
+                   pause_flags={"liquidity_paused": state.liquidity_paused, "swaps_paused": state.swaps_paused,
+                                "system_paused": view.system_paused})
+    return row

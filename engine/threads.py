@@ -32,6 +32,7 @@ class ThreadRecord:
     waiting_reason: str | None = None
     stats: ThreadStats = field(default_factory=ThreadStats)
     _rng: random.Random | None = field(default=None, repr=False, compare=False)
+    wallet_view: object | None = field(default=None, repr=False, compare=False)  # last WalletView a cycle saw
 
     @property
     def rng(self) -> random.Random:

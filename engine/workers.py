@@ -89,6 +89,7 @@ class Worker:
                     host.count_minted(pool.mint(thread.input_token), thread.initial_amount)
                     before = await observe(host.cluster, pool.addresses, thread.wallet.pubkey)
                     balance = self._input_balance(before)
+            thread.wallet_view, pool.last_view = before.wallet, before.pool
             amount = self._choose_amount(balance)
             if amount == 0:
                 host.record_wait(thread, self._waiting_reason())
@@ -96,6 +97,7 @@ class Worker:
             operation = OPERATION_OF[thread.thread_type]
             outcome = await run_verified(host.client, pool, thread.wallet, operation, thread.input_token, amount,
                                          check=self.config.check_invariants, before=before)
+            thread.wallet_view, pool.last_view = outcome.after.wallet, outcome.after.pool
             host.record_outcome(thread, pool, outcome)
             if outcome.ok and outcome.output > 0:
                 await self._share(outcome.output)

@@ -372,3 +372,19 @@ async def test_the_ledger_audit_still_balances_after_a_thread_is_deleted(open_en
     await engine.delete_thread(depositor)  # its wallet keeps tokens and LP
     audit = await ledger_audit(engine)
     assert audit["passed"], [entry for entry in audit["mints"] + audit["pools"] if not entry["passed"]]
+
+
+async def test_snapshot_serves_live_views_from_cached_observations(open_engine):
+    engine = await open_engine()
+    pool_id = await _pool(engine)
+    swapper = (await engine.create_swap_thread(pool_id, "a_to_b", 10 * X))["thread_id"]
+    await engine.run_cycle(swapper)  # fails: no B liquidity yet (expected)
+    await engine.run_cycle(swapper)
+    snapshot = await engine.snapshot()
+    row = next(r for r in snapshot["threads"] if r["thread_id"] == swapper)
+    assert row["balances"]["token_a"] == 10 * X and row["failed"] == 2 and row["status_symbol"] == "○"
+    assert snapshot["pools"][0]["liquidity"] == {"token_a": 0, "token_b": 0}
+    assert snapshot["engine"]["operations"] == 2 and snapshot["engine"]["mode"] == "embedded-emulated"
+    (entry,) = snapshot["feed"]
+    assert (entry["severity"], entry["title"], entry["count"]) == ("expected", "swap: InsufficientFunds", 2)
+    json.dumps(snapshot)  # serialisable as is (the remote console gets it over JSON-RPC)

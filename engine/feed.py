@@ -1,0 +1,53 @@
+"""A deduplicated feed of errors and findings for operators: one entry per distinct event, with
+how often it happened and when first and last."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+
+SEVERITIES = ("finding", "unexpected", "expected", "transient", "info")
+
+
+@dataclass
+class FeedEntry:
+    key: str
+    severity: str
+    title: str
+    message: str
+    count: int = 1
+    first_seen: str = ""
+    last_seen: str = ""
+    threads: list[str] = field(default_factory=list)
+    pool_id: str | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+class EventFeed:
+    def __init__(self, capacity: int = 500) -> None:
+        self.capacity = capacity
+        self.entries: OrderedDict[str, FeedEntry] = OrderedDict()
+        self.version = 0  # bumps on every change, so viewers can skip re-rendering
+
+    def add(self, severity: str, title: str, message: str, at: str, *, thread_id: str | None = None,
+            pool_id: str | None = None) -> FeedEntry:
+        key = f"{severity}|{title}|{pool_id or ''}"
+        entry = self.entries.pop(key, None)
+        if entry is None:
+            entry = FeedEntry(key, severity, title, message, first_seen=at, pool_id=pool_id)
+        else:
+            entry.count += 1
+            entry.message = message
+        entry.last_seen = at
+        if thread_id and thread_id not in entry.threads:
+            entry.threads = (entry.threads + [thread_id])[-20:]
+        self.entries[key] = entry  # most recent last
+        while len(self.entries) > self.capacity:
+            self.entries.popitem(last=False)
+        self.version += 1
+        return entry
+
+    def latest(self, limit: int = 100, severities: tuple[str, ...] = SEVERITIES) -> list[dict]:
+        chosen = [e for e in reversed(self.entries.values()) if e.severity in severities]
+        return [entry.to_json() for entry in chosen[:limit]]
