@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 
 import psutil
+from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from spl.token.instructions import create_idempotent_associated_token_account
 
@@ -71,6 +72,7 @@ class Engine:
         self._running: dict[str, _Running] = {}
         self._steppers: dict[str, Worker] = {}
         self._next_ids: dict[str, int] = {kind: 1 for kind in THREAD_TYPES}
+        self._wallets_made = 0
         self._external_recipients: dict[str, list[str]] = {}  # mint -> owners outside the engine
         self.burned: dict[str, int] = {}  # mint -> base units the engine burned (empty operations)
         self.minted: dict[str, int] = {}  # mint -> base units the core wallet minted
@@ -160,6 +162,7 @@ class Engine:
         self.burned = state.get("burned", {})
         self.minted = state.get("minted", {})
         self.retired_wallets = state.get("retired_wallets", {})
+        self._wallets_made = state.get("wallets_made", 0)
         self._save_pools()
 
     # ================================================================== pools
@@ -183,7 +186,7 @@ class Engine:
         # Mint addresses decide the contract's token order: generate them first and give the
         # requested token A decimals to the sorted-first mint, so "1 A = N B" holds as asked.
         await self.ensure_core_lamports(1_200_000_000)  # registration fee + rent of the pool accounts
-        first, second = sorted((Wallet.generate(), Wallet.generate()), key=lambda w: bytes(w.pubkey))
+        first, second = sorted((self._new_wallet(), self._new_wallet()), key=lambda w: bytes(w.pubkey))
         for wallet, decimals in ((first, spec.token_a_decimals), (second, spec.token_b_decimals)):
             result, _ = await self.client.create_mint(self.core, decimals, wallet)
             self._require_ok(result, "creating a mint")
@@ -196,6 +199,7 @@ class Engine:
                             ratio_b_denominator=ratio_b, flags=spec.flags, created_at=utc_now_iso())
         self.pools[record.pool_id] = PoolRuntime(record, self.cluster.program_id)
         self._save_pools()
+        self._save_engine_state()
         return {key: value for key, value in record.summary().items() if key != "created_at"}
 
     def list_pools(self) -> dict:
@@ -246,7 +250,7 @@ class Engine:
 
     async def _create_thread(self, thread_type: str, pool: PoolRuntime, **config) -> dict:
         thread_id = f"{thread_type}_{self._next_ids[thread_type]}"
-        wallet = Wallet.generate()
+        wallet = self._new_wallet()
         thread = ThreadRecord(thread_id=thread_id, thread_type=thread_type, pool_id=pool.record.pool_id,
                               wallet=wallet, seed=self._thread_seed(thread_id), created_at=utc_now_iso(), **config)
         addresses = pool.addresses
@@ -269,6 +273,15 @@ class Engine:
         self._save_engine_state()
         self._mark_stats_dirty()
         return {"thread_id": thread_id, "wallet_address": str(wallet.pubkey), "status": thread.status}
+
+    def _new_wallet(self) -> Wallet:
+        """A fresh keypair: derived from the engine's RNG when a seed is configured, so that a
+        seeded run creates the same mints and wallets every time."""
+        if self.settings.engine.seed is None:
+            return Wallet.generate()
+        self._wallets_made += 1  # persisted, so a restarted engine never derives a key twice
+        material = f"{self.settings.engine.seed}:wallet:{self._wallets_made}".encode()
+        return Wallet.from_keypair(Keypair.from_seed(hashlib.sha256(material).digest()))
 
     def _thread_seed(self, thread_id: str) -> int:
         base = self.settings.engine.seed if self.settings.engine.seed is not None else self._rng.getrandbits(64)
@@ -746,7 +759,7 @@ class Engine:
     def _save_engine_state(self) -> None:
         self.store.save_engine_state({"next_ids": self._next_ids, "external_recipients": self._external_recipients,
                                       "burned": self.burned, "minted": self.minted,
-                                      "retired_wallets": self.retired_wallets})
+                                      "retired_wallets": self.retired_wallets, "wallets_made": self._wallets_made})
 
     def count_minted(self, mint: Pubkey, amount: int) -> None:
         self.minted[str(mint)] = self.minted.get(str(mint), 0) + amount
