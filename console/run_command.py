@@ -21,7 +21,7 @@ from pathlib import Path
 
 from engine.atomic import atomic_write_text
 from engine.config import ConfigError, load_config
-from engine.report import EXIT_CANNOT_RUN, build_report, render_summary
+from engine.report import EXIT_CANNOT_RUN, gather_report, render_summary
 from engine.scenario import Scenario, ScenarioError, load_scenario
 
 TTY_INTERVAL_S = 1.0
@@ -85,13 +85,13 @@ class HeadlessRun:
 
     async def main(self) -> int:
         from engine.chain.factory import describe
-        from engine.engine import Engine
+        from engine.open import open_engine
 
         print(f"scenario: {self.args.scenario} ({len(self.scenario.pools)} pool entries), seed {self.seed}, "
               f"duration {self.duration:g} s")
         print(f"data directory: {self.settings.data_dir}")
         try:
-            engine = await Engine.open(self.settings)
+            engine = await open_engine(self.settings)
         except Exception as exc:  # chain unavailable, unreadable data dir, bootstrap failure, ...
             return _fail(f"could not open the engine: {type(exc).__name__}: {exc}")
         try:
@@ -104,7 +104,6 @@ class HeadlessRun:
             await engine.close()
 
     async def _run(self, engine) -> int:
-        from engine.audit import ledger_audit
         from engine.scenario import build
 
         try:
@@ -120,15 +119,15 @@ class HeadlessRun:
             await self._progress(engine, started)
             elapsed = time.monotonic() - started
             await engine.stop_all_threads()
-            audit = await ledger_audit(engine)
+            audit = await engine.ledger_audit()
         except Exception as exc:
             traceback.print_exc()
             return _fail(f"the run failed: {type(exc).__name__}: {exc}")
-        report = build_report(engine, scenario_name=self.scenario.name, duration_s=elapsed, seed=self.seed,
-                              audit=audit, planned_duration_s=self.duration, interrupted=self.signals > 0,
-                              created=created, data_dir=str(self.settings.data_dir))
+        report = await gather_report(engine, scenario_name=self.scenario.name, duration_s=elapsed, seed=self.seed,
+                                     audit=audit, planned_duration_s=self.duration, interrupted=self.signals > 0,
+                                     created=created, data_dir=str(self.settings.data_dir))
         print(render_summary(report), end="")
-        saved = engine.store.write_report(f"run-{self.stamp}.json", report)
+        saved = await engine.write_report(f"run-{self.stamp}.json", report)
         print(f"report: {saved}")
         if self.args.report:
             atomic_write_text(Path(self.args.report).expanduser(), json.dumps(report, indent=2) + "\n")
@@ -153,20 +152,20 @@ class HeadlessRun:
             now = time.monotonic()
             if self.args.quiet or now < next_line:
                 continue
-            ops = engine.totals.total_operations
-            line = self._progress_line(engine, now - started, (ops - last_ops) / max(now - last_at, 1e-9))
+            header = (await engine.snapshot(feed_limit=0))["engine"]
+            ops = header["operations"]
+            line = self._progress_line(header, now - started, (ops - last_ops) / max(now - last_at, 1e-9))
             last_ops, last_at, next_line = ops, now, now + interval - 0.05
             print(f"\r{line}\x1b[K" if tty else line, end="" if tty else "\n", flush=True)
         if tty and not self.args.quiet:
             print()
 
-    def _progress_line(self, engine, elapsed: float, rate: float) -> str:
-        totals = engine.totals
-        statuses = [thread.status for thread in engine.threads.values()]
-        return (f"[{elapsed:5.0f}/{self.duration:g} s] ops {totals.total_operations:,} ({rate:,.1f}/s)  "
-                f"expected {totals.count('expected'):,}  unexpected {totals.count('unexpected'):,}  "
-                f"findings {sum(totals.findings_by_kind.values()):,}  threads running {statuses.count('running')}"
-                f" / error {statuses.count('error')}")
+    def _progress_line(self, header: dict, elapsed: float, rate: float) -> str:
+        threads = header["threads"]
+        return (f"[{elapsed:5.0f}/{self.duration:g} s] ops {header['operations']:,} ({rate:,.1f}/s)  "
+                f"failed {header['failed']:,}  unexpected {header['unexpected']:,}  "
+                f"findings {header['findings']:,}  threads running {threads['running_threads']}"
+                f" / error {threads['error_threads']}")
 
     # ---- signals ------------------------------------------------------------------------------
 

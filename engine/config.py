@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 import platformdirs
 import tomli_w
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 from solders.pubkey import Pubkey
@@ -127,6 +127,69 @@ class LocalnetConfig(_Section):
     port: int = Field(8899, ge=1, le=65535, description="JSON-RPC port of the local validator.")
 
 
+class ApiConfig(_Section):
+    """The JSON-RPC API (`frt-stress serve`, and the console's listener)."""
+
+    host: str = Field(
+        "127.0.0.1", description="Address the API listens on; any non-loopback address requires api_key.")
+    port: int = Field(8080, ge=0, le=65535, description="Port the API listens on (0 = any free port).")
+    api_key: str | None = Field(
+        None, description="API key clients send as 'Authorization: Bearer KEY' or 'X-API-Key: KEY' "
+                          "(at least 16 characters); unset = no key (loopback only).",
+        json_schema_extra={"example": "a-long-random-string-of-your-own"})
+    allowed_ips: list[str] = Field(
+        [], description="Client addresses or CIDR ranges allowed to connect (empty = any).")
+    rate_limit_per_s: float = Field(
+        50.0, ge=0, description="Requests per second allowed per client address (0 = no limit); "
+                                "a batch counts one per entry.")
+    rate_limit_burst: int = Field(100, ge=1, description="Requests a client may send at once above the rate.")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted, in bytes.")
+    max_batch: int = Field(100, ge=1, description="Most requests one JSON-RPC batch may hold.")
+    cors_origins: list[str] = Field(
+        [], description="Browser origins allowed to call the API (CORS), e.g. \"http://localhost:3000\"; "
+                        "empty = none.")
+    tls_cert: UserPath | None = Field(
+        None, description="TLS certificate chain (PEM) to serve HTTPS; needs tls_key.",
+        json_schema_extra={"example": "/path/to/cert.pem"})
+    tls_key: UserPath | None = Field(
+        None, description="Private key (PEM) of tls_cert.", json_schema_extra={"example": "/path/to/key.pem"})
+    audit_log: bool = Field(
+        True, description="Append every state-changing call to <data_dir>/audit.log (JSON lines).")
+    status_cache_ms: int = Field(
+        250, ge=0, description="Reuse answers of the status reads (get_all_threads, ...) for this many ms "
+                               "(0 = off); a state-changing call through the API clears them.")
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _empty_key_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("api_key")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 16:
+            raise ValueError("api_key must be at least 16 characters long")
+        return value
+
+    @field_validator("allowed_ips")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR range: {entry!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> "ApiConfig":
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key must be set together")
+        return self
+
+
 class EngineConfig(_Section):
     """How worker threads behave (service design §2-3); pacing 0 = as fast as possible."""
 
@@ -158,6 +221,15 @@ class EngineConfig(_Section):
         json_schema_extra={"example": 42})
     check_invariants: bool = Field(
         True, description="Predict every operation with the model and check pool invariants after it.")
+    shards: int | None = Field(
+        None, ge=0, description="Shard processes running the worker threads; unset = cores minus reserved_cores "
+                                "(at least 1); 0 = everything in the main process.",
+        json_schema_extra={"example": 2})
+    key_namespace: str = Field(
+        "", description="Mixed into keys derived from the seed; each shard gets its own, so no two shards "
+                        "ever derive the same mint or wallet.")
+    reserved_cores: int = Field(
+        1, ge=0, description="Cores left to the main process (coordinator, API, console) when shards is unset.")
 
 
 class Settings(BaseSettings):
@@ -176,6 +248,7 @@ class Settings(BaseSettings):
     embedded: EmbeddedConfig = Field(default_factory=EmbeddedConfig, description=EmbeddedConfig.__doc__)
     localnet: LocalnetConfig = Field(default_factory=LocalnetConfig, description=LocalnetConfig.__doc__)
     engine: EngineConfig = Field(default_factory=EngineConfig, description=EngineConfig.__doc__)
+    api: ApiConfig = Field(default_factory=ApiConfig, description=ApiConfig.__doc__)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,

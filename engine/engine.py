@@ -202,7 +202,7 @@ class Engine:
         self._save_engine_state()
         return {key: value for key, value in record.summary().items() if key != "created_at"}
 
-    def list_pools(self) -> dict:
+    async def list_pools(self) -> dict:
         return {"pools": [pool.record.summary() | {"thread_counts": self._thread_counts(pool_id)}
                           for pool_id, pool in self.pools.items()]}
 
@@ -225,20 +225,22 @@ class Engine:
     # ================================================================== threads: creation
 
     async def create_deposit_thread(self, pool_id: str, token_type: str, initial_amount: int = 0,
-                                    auto_refill: bool = False, share_lp_tokens: bool = True) -> dict:
+                                    auto_refill: bool = False, share_lp_tokens: bool = True,
+                                    thread_id: str | None = None) -> dict:
         pool = self._pool(pool_id)
         self._check_token_type(token_type)
         self._check_amount(initial_amount, "initial_amount")
         return await self._create_thread("deposit", pool, token_type=token_type, initial_amount=initial_amount,
                                          auto_refill=bool(auto_refill) and initial_amount > 0,
-                                         share_lp_tokens=share_lp_tokens)
+                                         share_lp_tokens=share_lp_tokens, thread_id=thread_id)
 
-    async def create_withdrawal_thread(self, pool_id: str, token_type: str) -> dict:
+    async def create_withdrawal_thread(self, pool_id: str, token_type: str, thread_id: str | None = None) -> dict:
         pool = self._pool(pool_id)
         self._check_token_type(token_type)
-        return await self._create_thread("withdrawal", pool, token_type=token_type)
+        return await self._create_thread("withdrawal", pool, token_type=token_type, thread_id=thread_id)
 
-    async def create_swap_thread(self, pool_id: str, direction: str, initial_amount: int = 0) -> dict:
+    async def create_swap_thread(self, pool_id: str, direction: str, initial_amount: int = 0,
+                                 thread_id: str | None = None) -> dict:
         pool = self._pool(pool_id)
         if direction not in DIRECTIONS:
             raise InvalidRequest("direction must be 'a_to_b' or 'b_to_a'")
@@ -246,10 +248,16 @@ class Engine:
         if any(t.thread_type == "swap" and t.pool_id == pool_id and t.swap_direction == direction
                for t in self.threads.values()):
             raise DuplicateSwapDirection(f"Swap thread for direction '{direction}' already exists for pool {pool_id}")
-        return await self._create_thread("swap", pool, swap_direction=direction, initial_amount=initial_amount)
+        return await self._create_thread("swap", pool, swap_direction=direction, initial_amount=initial_amount,
+                                         thread_id=thread_id)
 
-    async def _create_thread(self, thread_type: str, pool: PoolRuntime, **config) -> dict:
-        thread_id = f"{thread_type}_{self._next_ids[thread_type]}"
+    async def _create_thread(self, thread_type: str, pool: PoolRuntime, thread_id: str | None = None,
+                             **config) -> dict:
+        """`thread_id` is given by a shard coordinator (ids are global); otherwise the next one."""
+        if thread_id is None:
+            thread_id = f"{thread_type}_{self._next_ids[thread_type]}"
+        elif thread_id in self.threads or not thread_id.startswith(f"{thread_type}_"):
+            raise InvalidRequest(f"thread id {thread_id} is taken or does not fit a {thread_type} thread")
         wallet = self._new_wallet()
         thread = ThreadRecord(thread_id=thread_id, thread_type=thread_type, pool_id=pool.record.pool_id,
                               wallet=wallet, seed=self._thread_seed(thread_id), created_at=utc_now_iso(), **config)
@@ -267,7 +275,7 @@ class Engine:
         self._require_ok(result, f"funding the wallet of {thread_id}")
         if thread.initial_amount > 0:
             self.count_minted(pool.mint(thread.input_token), thread.initial_amount)
-        self._next_ids[thread_type] += 1
+        self._next_ids[thread_type] = max(self._next_ids[thread_type], int(thread_id.rsplit("_", 1)[1]) + 1)
         self.threads[thread_id] = thread
         self._save_threads()
         self._save_engine_state()
@@ -280,7 +288,8 @@ class Engine:
         if self.settings.engine.seed is None:
             return Wallet.generate()
         self._wallets_made += 1  # persisted, so a restarted engine never derives a key twice
-        material = f"{self.settings.engine.seed}:wallet:{self._wallets_made}".encode()
+        config = self.settings.engine
+        material = f"{config.seed}:{config.key_namespace}:wallet:{self._wallets_made}".encode()
         return Wallet.from_keypair(Keypair.from_seed(hashlib.sha256(material).digest()))
 
     def _thread_seed(self, thread_id: str) -> int:
@@ -632,13 +641,13 @@ class Engine:
                                                  _token_amount(lp_a), _token_amount(lp_b))
         return views
 
-    def get_thread_sessions(self, thread_id: str, limit: int | None = None) -> dict:
+    async def get_thread_sessions(self, thread_id: str, limit: int | None = None) -> dict:
         if thread_id not in self.threads and not self.store.list_sessions(thread_id, 1):
             raise ThreadNotFound(f"Thread {thread_id} not found")
         sessions = self.store.list_sessions(thread_id, limit)
         return {"thread_id": thread_id, "sessions": [status_view.session_summary(s) for s in sessions]}
 
-    def get_findings(self, limit: int | None = 50) -> dict:
+    async def get_findings(self, limit: int | None = 50) -> dict:
         return {"count": self.store.count_findings(), "by_kind": dict(self.totals.findings_by_kind),
                 "findings": self.store.list_findings(limit)}
 
@@ -654,6 +663,17 @@ class Engine:
         self._require_ok(result, "airdrop")
         return {"address": str(target), "lamports": lamports, "transaction_signature": result.signature}
 
+    async def thread_summaries(self) -> list[dict]:
+        return [status_view.thread_summary(thread) for thread in self.threads.values()]
+
+    async def write_report(self, name: str, data: dict) -> str:
+        return str(self.store.write_report(name, data))
+
+    async def ledger_audit(self) -> dict:
+        from engine.audit import ledger_audit
+
+        return await ledger_audit(self)
+
     async def snapshot(self, *, feed_limit: int = 100) -> dict:
         """Everything a live view needs in one cheap call: no per-thread chain reads (balances
         are the ones each thread's last cycle observed)."""
@@ -667,7 +687,7 @@ class Engine:
             "feed_version": self.feed.version,
         }
 
-    def get_engine_status(self) -> dict:
+    async def get_engine_status(self) -> dict:
         return {
             "cluster": {"mode": self.cluster.mode, "description": describe(self.cluster),
                         "url": getattr(self.cluster, "url", None)},
@@ -739,6 +759,15 @@ class Engine:
                 self._save_statistics()
 
     # ================================================================== persistence
+
+    def checkpoint(self) -> None:
+        """Flush everything to disk now, including the embedded ledger's snapshot."""
+        self._save_threads()
+        self._save_statistics()
+        self._save_engine_state()
+        ledger = getattr(self.cluster, "ledger", None)
+        if ledger is not None:
+            ledger.save_snapshot()
 
     def _save_pools(self) -> None:
         self.store.save_pools({pool_id: pool.record.to_json() for pool_id, pool in self.pools.items()})

@@ -1,6 +1,6 @@
 """The report of a headless run: a JSON-serialisable document and its text summary.
 
-    report = build_report(engine, scenario_name="demo", duration_s=60.2, seed=42, audit=audit)
+    report = await gather_report(engine, scenario_name="demo", duration_s=60.2, seed=42, audit=audit)
     print(render_summary(report))
     sys.exit(report["verdict"]["exit_code"])
 """
@@ -18,28 +18,37 @@ _PER_THREAD = ("successful_operations", "expected_failures", "unexpected_failure
 
 # --------------------------------------------------------------------------- building
 
-def build_report(engine, *, scenario_name: str, duration_s: float, seed: int | None, audit: dict | None,
-                 planned_duration_s: float | None = None, interrupted: bool = False, created: dict | None = None,
-                 data_dir: str | None = None) -> dict:
-    """Everything about the run. `duration_s` is the measured running time; `created` is what
-    scenario.build returned (used to name pools)."""
-    totals = engine.totals.summary()
-    status = engine.get_engine_status()
+async def gather_report(engine, *, scenario_name: str, duration_s: float, seed: int | None,
+                        audit: dict | None, **run) -> dict:
+    """Collect what the report needs through the engine facade (works sharded or not)."""
+    return build_report(status=await engine.get_engine_status(), pools=(await engine.list_pools())["pools"],
+                        findings=await engine.get_findings(50), threads=await engine.thread_summaries(),
+                        scenario_name=scenario_name, duration_s=duration_s, seed=seed, audit=audit, **run)
+
+
+def build_report(*, status: dict, pools: list[dict], findings: dict, threads: list[dict], scenario_name: str,
+                 duration_s: float, seed: int | None, audit: dict | None, planned_duration_s: float | None = None,
+                 interrupted: bool = False, created: dict | None = None, data_dir: str | None = None) -> dict:
+    """Everything about the run, from facade answers (pure). `duration_s` is the measured running
+    time; `created` is what scenario.build returned (used to name pools)."""
+    totals = status["totals"]
     operations = totals["total_operations"]
     names = {pool_id: name for name, ids in (created or {}).get("pools", {}).items() for pool_id in ids}
+    outcome_keys = {"ok": "successful_operations", "expected": "expected_failures",
+                    "unexpected": "unexpected_failures", "transient": "transient_failures"}
     report = {
         "run": {"scenario": scenario_name, "seed": seed, "planned_duration_s": planned_duration_s,
                 "duration_s": round(duration_s, 3), "interrupted": interrupted, "finished_at": utc_now_iso(),
                 "data_dir": data_dir},
         "chain": {**status["cluster"], "program_id": status["program_id"], "core_wallet": status["core_wallet"]},
         "engine": {key: status[key] for key in ("started_at", "uptime_seconds", "threads", "memory_rss_bytes",
-                                                "problems")},
+                                                "problems")} | {"shards": status.get("shards")},
         "operations": {"total": operations, "by_type": totals["operations"],
-                       "by_outcome": {verdict: engine.totals.count(verdict) for verdict in VERDICTS},
+                       "by_outcome": {verdict: totals[key] for verdict, key in outcome_keys.items()},
                        "waiting_cycles": totals["waiting_cycles"]},
         "errors": {"by_category": totals["errors_by_category"], "by_name": totals["errors_by_name"]},
         "findings": {"count": totals["findings"], "by_kind": totals["findings_by_kind"],
-                     "stored": engine.store.count_findings(), "items": engine.store.list_findings(limit=50)},
+                     "stored": findings["count"], "items": findings["findings"]},
         "throughput": {"operations": operations, "duration_s": round(duration_s, 3),
                        "ops_per_second": round(operations / duration_s, 2) if duration_s > 0 else 0.0,
                        "successful_ops_per_second":
@@ -47,27 +56,18 @@ def build_report(engine, *, scenario_name: str, duration_s: float, seed: int | N
         "latency_ms": totals["latency_ms"],
         "fees": {"network_lamports": totals["network_fees_paid"], "pool_lamports": totals["pool_fees_paid"],
                  "total_lamports": totals["network_fees_paid"] + totals["pool_fees_paid"]},
-        "pools": [_pool_summary(engine, pool, names) for pool in engine.list_pools()["pools"]],
-        "threads": [_thread_summary(thread) for thread in engine.threads.values()],
+        "pools": [_pool_summary(pool, threads, names) for pool in pools],
+        "threads": threads,
         "audit": audit,
     }
     report["verdict"] = verdict(report)
     return report
 
 
-def _pool_summary(engine, pool: dict, names: dict) -> dict:
-    threads = [t for t in engine.threads.values() if t.pool_id == pool["pool_id"]]
-    activity = {key: sum(getattr(t.stats, key) for t in threads) for key in _PER_THREAD}
+def _pool_summary(pool: dict, threads: list[dict], names: dict) -> dict:
+    own = [t for t in threads if t["pool_id"] == pool["pool_id"]]
+    activity = {key: sum(t[key] for t in own) for key in _PER_THREAD}
     return {"name": names.get(pool["pool_id"]), **pool, "activity": activity}
-
-
-def _thread_summary(thread) -> dict:
-    stats = thread.stats
-    return {"thread_id": thread.thread_id, "thread_type": thread.thread_type, "pool_id": thread.pool_id,
-            "token_type": thread.token_type, "swap_direction": thread.swap_direction, "status": thread.status,
-            **{key: getattr(stats, key) for key in _PER_THREAD},
-            "times_refilled": stats.times_refilled, "errors_by_name": dict(stats.errors_by_name),
-            "error_state": thread.error_state}
 
 
 def verdict(report: dict) -> dict:

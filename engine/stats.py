@@ -195,6 +195,10 @@ class EngineTotals:
         self.network_fees = 0
         self.pool_fees = 0
         self.rate = RateMeter()
+        self.extra_rate = 0.0  # merged shards' operations per minute
+
+    def operations_per_minute(self) -> float:
+        return self.rate.per_minute() + self.extra_rate
 
     def record(self, operation: str, verdict: str, latency_ms: float, error_name: str | None,
                network_fee: int, pool_fee: int) -> None:
@@ -208,6 +212,30 @@ class EngineTotals:
         self.network_fees += network_fee
         self.pool_fees += pool_fee
         self.rate.mark()
+
+    def to_json(self) -> dict:
+        return {"operations": self.operations, "errors_by_category": self.errors_by_category,
+                "errors_by_name": self.errors_by_name, "findings_by_kind": self.findings_by_kind,
+                "latency": {op: h.to_json() for op, h in self.latency.items()}, "waits": self.waits,
+                "network_fees": self.network_fees, "pool_fees": self.pool_fees,
+                "operations_per_minute": self.rate.per_minute()}
+
+    def merge_json(self, data: dict) -> None:
+        """Add another engine's totals (a shard's) into these."""
+        for op, by_verdict in data["operations"].items():
+            mine = self.operations.setdefault(op, {})
+            for verdict, count in by_verdict.items():
+                mine[verdict] = mine.get(verdict, 0) + count
+        for name in ("errors_by_category", "errors_by_name", "findings_by_kind"):
+            mine = getattr(self, name)
+            for key, count in data[name].items():
+                mine[key] = mine.get(key, 0) + count
+        for op, histogram in data["latency"].items():
+            self.latency.setdefault(op, LatencyHistogram()).merge(LatencyHistogram.from_json(histogram))
+        self.waits += data["waits"]
+        self.network_fees += data["network_fees"]
+        self.pool_fees += data["pool_fees"]
+        self.extra_rate += data["operations_per_minute"]
 
     def record_finding(self, kind: str) -> None:
         self.findings_by_kind[kind] = self.findings_by_kind.get(kind, 0) + 1
@@ -238,7 +266,7 @@ class EngineTotals:
             "errors_by_name": self.errors_by_name,
             "findings": sum(self.findings_by_kind.values()),
             "findings_by_kind": self.findings_by_kind,
-            "operations_per_minute": round(self.rate.per_minute(), 2),
+            "operations_per_minute": round(self.operations_per_minute(), 2),
             "latency_ms": {op: h.summary() for op, h in self.latency.items()} | {"all": self.all_latency().summary()},
             "network_fees_paid": self.network_fees,
             "pool_fees_paid": self.pool_fees,

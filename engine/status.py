@@ -351,7 +351,7 @@ def engine_header(engine, core_lamports: int) -> dict:
             "operations": totals.total_operations, "ok": totals.count("ok"),
             "failed": totals.total_operations - totals.count("ok"), "unexpected": totals.count("unexpected"),
             "findings": sum(totals.findings_by_kind.values()), "waits": totals.waits,
-            "operations_per_minute": round(totals.rate.per_minute(), 1),
+            "operations_per_minute": round(totals.operations_per_minute(), 1),
             "latency_ms": totals.all_latency().summary(),
             "threads": threads_summary(list(engine.threads.values())), "pools": len(engine.pools)}
 
@@ -380,3 +380,14 @@ def pool_row(pool: PoolRuntime, thread_counts: dict) -> dict:
                    pause_flags={"liquidity_paused": state.liquidity_paused, "swaps_paused": state.swaps_paused,
                                 "system_paused": view.system_paused})
     return row
+
+
+def thread_summary(thread: ThreadRecord) -> dict:
+    """A thread's identity and counters without chain reads (reports)."""
+    stats = thread.stats
+    return {"thread_id": thread.thread_id, "thread_type": thread.thread_type, "pool_id": thread.pool_id,
+            "token_type": thread.token_type, "swap_direction": thread.swap_direction, "status": thread.status,
+            "successful_operations": stats.successful_operations, "expected_failures": stats.expected_failures,
+            "unexpected_failures": stats.unexpected_failures, "waiting_cycles": stats.waiting_cycles,
+            "findings": stats.findings, "times_refilled": stats.times_refilled,
+            "errors_by_name": dict(stats.errors_by_name), "error_state": thread.error_state}

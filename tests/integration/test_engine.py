@@ -38,7 +38,7 @@ async def test_create_pool_orients_the_human_ratio_and_registers_it(open_engine)
     assert reverse["ratio_display"] == "1 Token B = 5 Token A"
     random_pool = await engine.create_pool()
     assert 0 <= random_pool["token_a_decimals"] <= 9
-    assert len(engine.list_pools()["pools"]) == 3
+    assert len((await engine.list_pools())["pools"]) == 3
 
 
 async def test_deposit_cycle_is_verified_and_counted(open_engine):
@@ -265,7 +265,7 @@ async def test_a_model_mismatch_is_a_finding_with_its_trace(open_engine, monkeyp
     monkeypatch.setattr(model, "check_deposit", lambda **kw: real_check(**kw) + 1)  # a wrong oracle
     step = await engine.run_cycle(depositor)
     assert step["ok"] and step["findings"] == 1
-    findings = engine.get_findings()
+    findings = await engine.get_findings()
     assert findings["count"] == 1 and findings["by_kind"] == {"balance_mismatch": 1}
     finding = findings["findings"][0]
     assert finding["thread_id"] == depositor and finding["transaction"]["signature"] == step["transaction_signature"]
@@ -299,15 +299,15 @@ async def test_sessions_are_written_on_stop_and_statistics_reset_on_start(open_e
     await settle()
     stopped = await engine.stop_thread(thread_id)
     assert stopped["session_file"].startswith("session_")
-    sessions = engine.get_thread_sessions(thread_id)["sessions"]
+    sessions = (await engine.get_thread_sessions(thread_id))["sessions"]
     assert len(sessions) == 1 and sessions[0]["verification_summary"]["successful_operations"] == 1
     assert sessions[0]["verification_summary"]["pool_verification_passed"] is True
     await engine.start_thread(thread_id)
     assert engine.threads[thread_id].stats.successful_operations == 0  # a fresh session
     await settle()
     await engine.stop_thread(thread_id)
-    assert len(engine.get_thread_sessions(thread_id, limit=1)["sessions"]) == 1
-    assert len(engine.get_thread_sessions(thread_id)["sessions"]) == 2
+    assert len((await engine.get_thread_sessions(thread_id, limit=1))["sessions"]) == 1
+    assert len((await engine.get_thread_sessions(thread_id))["sessions"]) == 2
 
 
 async def test_restart_restores_pools_threads_wallets_and_statistics(open_engine, tmp_path):

@@ -1,0 +1,1 @@
+"""Running worker threads in shard processes (one Engine per shard, a coordinator in front)."""

@@ -1,0 +1,116 @@
+"""Worker threads in shard processes: same results as in-process, routing, and a killed shard."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import pytest
+
+from engine.config import Settings
+from engine.exceptions import PoolNotFound, ThreadNotFound
+from engine.open import open_engine
+from tests.integration.conftest import ONE_CYCLE_PACING
+
+X, Y = 10**9, 10**6
+
+
+def sharded_settings(data_dir, shards: int) -> Settings:
+    return Settings.model_validate({"data_dir": str(data_dir), "engine": {
+        "seed": 11, "shards": shards, "thread_initial_lamports": 5_000_000_000, **ONE_CYCLE_PACING}})
+
+
+async def _scenario(engine) -> dict:
+    """Two pools with every thread type, driven one cycle at a time in a fixed order."""
+    results: dict[str, list] = {}
+    pools = [(await engine.create_pool(token_a_decimals=9, token_b_decimals=6, ratio_whole_number=160,
+                                       ratio_direction="a_to_b"))["pool_id"] for _ in range(2)]
+    for pool_id in pools:
+        await engine.create_deposit_thread(pool_id, "A", 1_000 * X, share_lp_tokens=False)
+        await engine.create_deposit_thread(pool_id, "B", 100_000 * Y, share_lp_tokens=False)
+        await engine.create_swap_thread(pool_id, "a_to_b", 50 * X)
+        await engine.create_swap_thread(pool_id, "b_to_a", 5_000 * Y)
+    threads = [f"{kind}_{n}" for n in range(1, 5) for kind in ("deposit", "swap")]
+    for _round in range(3):
+        for thread_id in threads:
+            step = await engine.run_cycle(thread_id)
+            results.setdefault(thread_id, []).append((step["operation"], step.get("amount"), step.get("ok"),
+                                                      step.get("output"), step.get("error")))
+    for thread_id in threads:
+        balances = (await engine.get_thread_status(thread_id))["balances"]
+        results[thread_id].append({key: balances[key] for key in ("token_a", "token_b", "lp_token_a", "lp_token_b")})
+    return results
+
+
+async def test_the_same_scenario_gives_the_same_per_thread_results_with_0_1_and_2_shards(tmp_path):
+    outcomes = {}
+    for shards in (0, 1, 2):
+        engine = await open_engine(sharded_settings(tmp_path / f"s{shards}", shards))
+        try:
+            outcomes[shards] = await _scenario(engine)
+        finally:
+            await engine.close()
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+    assert any(step[2] for steps in outcomes[0].values() for step in steps[:-1])  # real operations ran
+
+
+async def test_commands_reach_the_owning_shard(tmp_path):
+    engine = await open_engine(sharded_settings(tmp_path, 2))
+    try:
+        first = (await engine.create_pool(token_a_decimals=6, token_b_decimals=6))["pool_id"]
+        await engine.create_deposit_thread(first, "A", 10 * Y)
+        second = (await engine.create_pool(token_a_decimals=6, token_b_decimals=6))["pool_id"]
+        assert engine.pool_shard[first] != engine.pool_shard[second]  # new pools go to the least-loaded shard
+        thread_id = (await engine.create_withdrawal_thread(second, "B"))["thread_id"]
+        assert thread_id == "withdrawal_1" and engine.thread_shard[thread_id] == engine.pool_shard[second]
+        assert (await engine.start_thread("deposit_1"))["status"] == "running"
+        assert (await engine.stop_thread("deposit_1"))["status"] == "stopped"
+        funded = await engine.fund_thread(thread_id, "lp_tokens", 5 * Y)
+        assert funded["balances"]["lp_token_b"] == 5 * Y  # the owning shard's real answer
+        emptied = await engine.empty_thread(thread_id)
+        assert emptied["empty_operation"]["lp_tokens_used"] == 5 * Y
+        assert len((await engine.list_pools())["pools"]) == 2
+        assert (await engine.get_all_threads())["summary"]["total_threads"] == 2
+        with pytest.raises(ThreadNotFound):
+            await engine.start_thread("deposit_99")
+        with pytest.raises(PoolNotFound):
+            await engine.create_swap_thread("11111111111111111111111111111111", "a_to_b")
+        assert (await engine.delete_thread("deposit_1"))["deleted"]
+        assert "deposit_1" not in engine.thread_shard
+    finally:
+        await engine.close()
+
+
+async def test_a_killed_shard_is_detected_and_restarted_with_nothing_lost(tmp_path):
+    engine = await open_engine(sharded_settings(tmp_path, 2))
+    try:
+        pool_id = (await engine.create_pool(token_a_decimals=9, token_b_decimals=6, ratio_whole_number=160,
+                                            ratio_direction="a_to_b"))["pool_id"]
+        depositor = (await engine.create_deposit_thread(pool_id, "A", 100 * X))["thread_id"]
+        other_pool = (await engine.create_pool(token_a_decimals=0, token_b_decimals=0))["pool_id"]
+        bystander = (await engine.create_withdrawal_thread(other_pool, "A"))["thread_id"]
+        await engine.run_cycle(depositor)
+        await engine.start_thread(depositor)
+        await engine.checkpoint()
+        before = await engine.get_thread_status(depositor)
+        victim = engine.shards[engine.thread_shard[depositor]]
+        survivor = engine.shards[engine.thread_shard[bystander]]
+        survivor_pid = survivor.pid
+
+        os.kill(victim.pid, signal.SIGKILL)
+        for _ in range(200):
+            if victim.restarts == 1 and victim.alive:
+                break
+            await asyncio.sleep(0.05)
+        assert victim.restarts == 1 and victim.alive
+        assert survivor.pid == survivor_pid and survivor.restarts == 0  # the other shard was not touched
+        status = await engine.get_engine_status()
+        assert any("exited" in problem for problem in status["problems"])
+        after = await engine.get_thread_status(depositor)
+        assert after["status"] == "stopped"  # restarted shards do not resume threads
+        assert after["wallet_address"] == before["wallet_address"]
+        assert after["balances"] == before["balances"]
+        assert (await engine.get_pool(pool_id))["liquidity"] == (await engine.get_pool(pool_id))["liquidity"]
+        assert (await engine.run_cycle(depositor))["ok"]
+    finally:
+        await engine.close()
