@@ -84,7 +84,6 @@ class HeadlessRun:
         self.signals = 0
 
     async def main(self) -> int:
-        from engine.chain.factory import describe
         from engine.open import open_engine
 
         print(f"scenario: {self.args.scenario} ({len(self.scenario.pools)} pool entries), seed {self.seed}, "
@@ -95,7 +94,7 @@ class HeadlessRun:
         except Exception as exc:  # chain unavailable, unreadable data dir, bootstrap failure, ...
             return _fail(f"could not open the engine: {type(exc).__name__}: {exc}")
         try:
-            print(f"chain: {describe(engine.cluster)}")
+            print(f"chain: {engine.chain_description}")
             for line in [*engine.notes, *engine.problems]:
                 print(line)
             return await self._run(engine)

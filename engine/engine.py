@@ -663,6 +663,10 @@ class Engine:
         self._require_ok(result, "airdrop")
         return {"address": str(target), "lamports": lamports, "transaction_signature": result.signature}
 
+    @property
+    def chain_description(self) -> str:
+        return describe(self.cluster)
+
     async def thread_summaries(self) -> list[dict]:
         return [status_view.thread_summary(thread) for thread in self.threads.values()]
 

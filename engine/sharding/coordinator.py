@@ -166,23 +166,31 @@ class ShardedEngine:
             log.exception("restarting shard %s failed", shard.index)
 
     async def close(self) -> None:
+        """Ask every shard to stop its threads and save its state, then wait for it to exit."""
         self._closing = True
-        for shard in self.shards:
-            if shard.alive:
-                try:
-                    await asyncio.wait_for(self._call(shard, "shutdown"), timeout=60)
-                except Exception:  # already gone
-                    pass
-        for shard in self.shards:
-            if shard.process is not None:
-                try:
-                    await asyncio.wait_for(shard.process.wait(), timeout=60)
-                except asyncio.TimeoutError:
-                    shard.process.kill()
+        await asyncio.gather(*(self._shut_down(shard) for shard in self.shards))
         for watcher in self._watchers:
             watcher.cancel()
         await asyncio.gather(*self._watchers, return_exceptions=True)
         self._save_registry()
+
+    async def _shut_down(self, shard: Shard) -> None:
+        if shard.process is None:
+            return
+        if shard.alive:
+            try:
+                await asyncio.wait_for(self._call(shard, "shutdown"), timeout=60)
+            except Exception:  # already gone
+                pass
+        if shard.process.stdin and not shard.process.stdin.is_closing():
+            shard.process.stdin.close()  # end of commands: the shard closes its engine and exits
+        try:
+            await asyncio.wait_for(shard.process.wait(), timeout=60)
+        except asyncio.TimeoutError:
+            shard.process.kill()
+            await shard.process.wait()
+        if shard.reader_task is not None:
+            await asyncio.gather(shard.reader_task, return_exceptions=True)
 
     # ================================================================== calling shards
 
@@ -250,9 +258,13 @@ class ShardedEngine:
 
     # ================================================================== pools
 
-    async def create_pool(self, **params) -> dict:
+    async def create_pool(self, token_a_decimals: int | None = None, token_b_decimals: int | None = None,
+                          ratio_whole_number: int | None = None, ratio_direction: str | None = None,
+                          flags: int | None = None) -> dict:
         shard = self._least_loaded()
-        created = await self._call(shard, "create_pool", **params)
+        created = await self._call(shard, "create_pool", token_a_decimals=token_a_decimals,
+                                   token_b_decimals=token_b_decimals, ratio_whole_number=ratio_whole_number,
+                                   ratio_direction=ratio_direction, flags=flags)
         self.pool_shard[created["pool_id"]] = shard.index
         self._save_registry()
         return created
@@ -418,6 +430,14 @@ class ShardedEngine:
         return {"passed": all(part["passed"] for part in parts),
                 "mints": [m for part in parts for m in part["mints"]],
                 "pools": [p for part in parts for p in part["pools"]]}
+
+    @property
+    def chain_description(self) -> str:
+        count = len(self.shards)
+        if self.settings.chain.backend == "rpc":
+            return f"Solana JSON-RPC at {self.settings.chain.rpc_url} ({count} shard processes)"
+        program = "its compiled .so" if self.settings.program.program_so else "the built-in FRT v0.17.1070 emulator"
+        return f"embedded LiteSVM ledgers, one per shard ({count}), FRT executed by {program}"
 
     async def thread_summaries(self) -> list[dict]:
         return [summary for part in await self._all("thread_summaries") for summary in part]

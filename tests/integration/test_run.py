@@ -200,6 +200,7 @@ def _buggy_swap_output(monkeypatch, target: str) -> None:
 @pytest.mark.parametrize("target, kind", [("everywhere", "invariant_violation"),
                                           ("contract", "prediction_mismatch")])
 def test_injected_finding_exits_1(small, tmp_path, capsys, monkeypatch, target, kind):
+    monkeypatch.setenv("FRT_STRESS_ENGINE__SHARDS", "0")  # in-process, where the patch applies
     _buggy_swap_output(monkeypatch, target)
     report_path = tmp_path / "report.json"
     assert main(["run", str(small), "--report", str(report_path), "--quiet"]) == 1
