@@ -40,7 +40,7 @@ from engine.stats import EngineTotals, ThreadStats
 from engine.store import StateStore, utc_now_iso
 from engine.threads import ERROR, RUNNING, STOPPED, THREAD_TYPES, ThreadRecord
 from engine.wallet import Wallet
-from engine.workers import OPERATION_OF, Worker
+from engine.workers import OPERATION_OF, TurnGate, Worker
 
 log = logging.getLogger(__name__)
 U64_MAX = 2**64 - 1
@@ -65,12 +65,14 @@ class Engine:
         self.threads: dict[str, ThreadRecord] = {}
         self.totals = EngineTotals()
         self.feed = EventFeed()
+        self.gate = TurnGate()
         self.started_monotonic = time.monotonic()
         self.started_at = utc_now_iso()
         self.problems: list[str] = []
         self.notes: list[str] = []
         self._running: dict[str, _Running] = {}
         self._steppers: dict[str, Worker] = {}
+        self._sealed_keys: dict[str, str] = {}
         self._next_ids: dict[str, int] = {kind: 1 for kind in THREAD_TYPES}
         self._wallets_made = 0
         self._external_recipients: dict[str, list[str]] = {}  # mint -> owners outside the engine
@@ -105,7 +107,7 @@ class Engine:
             for thread in list(engine.threads.values()):
                 if thread.status == RUNNING:
                     thread.status = STOPPED
-                    await engine.start_thread(thread.thread_id, reason="resumed_after_restart")
+                    await engine._start(thread, "resumed_after_restart")
         else:
             for thread in engine.threads.values():
                 if thread.status == RUNNING:
@@ -154,6 +156,8 @@ class Engine:
                 self.problems.append(f"thread {thread_id} dropped: its pool {data.get('pool_id')} is gone")
                 continue
             wallet = Wallet.from_secret(self.store.open_secret(data["wallet_keypair"]))
+            if data["wallet_keypair"].startswith("enc:") or not self.store.encrypted:
+                self._sealed_keys[thread_id] = data["wallet_keypair"]
             self.threads[thread_id] = ThreadRecord.from_json(
                 data, wallet, ThreadStats.from_json(statistics.get(thread_id)))
         state = self.store.load_engine_state()
@@ -302,6 +306,13 @@ class Engine:
         thread = self._thread(thread_id)
         if thread.status == RUNNING:
             return {"thread_id": thread_id, "status": RUNNING, "message": "already running"}
+        await self._start(thread, reason)
+        self._save_threads()
+        return {"thread_id": thread_id, "status": RUNNING}
+
+    async def _start(self, thread: ThreadRecord, reason: str) -> None:
+        """Start a thread's worker with a fresh session (the caller saves threads.json)."""
+        thread_id = thread.thread_id
         pool = self.pools[thread.pool_id]
         view = await observe(self.cluster, pool.addresses, thread.wallet.pubkey, with_pool=False)
         thread.stats = ThreadStats(session_started_at=utc_now_iso(), session_start_reason=reason,
@@ -309,9 +320,7 @@ class Engine:
         thread.status, thread.started_at, thread.error_state, thread.waiting_reason = RUNNING, utc_now_iso(), None, None
         worker = Worker(self, thread, pool)
         self._running[thread_id] = _Running(worker, asyncio.create_task(worker.run(), name=thread_id))
-        self._save_threads()
         self._mark_stats_dirty()
-        return {"thread_id": thread_id, "status": RUNNING}
 
     async def stop_thread(self, thread_id: str) -> dict:
         thread = self._thread(thread_id)
@@ -343,6 +352,7 @@ class Engine:
         self._save_engine_state()
         self._steppers.pop(thread_id, None)
         self._recent_errors.pop(thread_id, None)
+        self._sealed_keys.pop(thread_id, None)
         self._errors_dirty.discard(thread_id)
         self.store.delete_thread_files(thread_id)
         self._save_threads()
@@ -370,10 +380,11 @@ class Engine:
                 "transaction_signature": outcome.result.signature}
 
     async def start_all_threads(self, pool_id: str | None = None) -> dict:
-        started = [t.thread_id for t in self._threads_of(pool_id) if t.status != RUNNING]
-        for thread_id in started:
-            await self.start_thread(thread_id)
-        return {"started": started, "count": len(started)}
+        started = [t for t in self._threads_of(pool_id) if t.status != RUNNING]
+        for thread in started:
+            await self._start(thread, "manual_start")
+        self._save_threads()
+        return {"started": [t.thread_id for t in started], "count": len(started)}
 
     async def stop_all_threads(self, pool_id: str | None = None) -> dict:
         stopping = [t.thread_id for t in self._threads_of(pool_id) if t.status == RUNNING]
@@ -777,8 +788,15 @@ class Engine:
         self.store.save_pools({pool_id: pool.record.to_json() for pool_id, pool in self.pools.items()})
 
     def _save_threads(self) -> None:
-        self.store.save_threads({thread_id: thread.to_json(self.store.seal_secret(thread.wallet.secret()))
+        self.store.save_threads({thread_id: thread.to_json(self._sealed(thread))
                                  for thread_id, thread in self.threads.items()})
+
+    def _sealed(self, thread: ThreadRecord) -> str:
+        """The thread's sealed keypair, sealed once (encryption costs tens of µs per key)."""
+        sealed = self._sealed_keys.get(thread.thread_id)
+        if sealed is None:
+            sealed = self._sealed_keys[thread.thread_id] = self.store.seal_secret(thread.wallet.secret())
+        return sealed
 
     def _save_statistics(self) -> None:
         """statistics.json and the error files written since the last save."""

@@ -6,6 +6,8 @@ import asyncio
 import logging
 import math
 import random
+import time
+from collections import deque
 
 from engine.economy import lp_recipients, opposite_swap_thread, refill, share_tokens, token_recipients, top_up_sol
 from engine.observe import View, observe
@@ -29,6 +31,54 @@ def exact_step(pool: PoolRuntime, input_token: str) -> int:
     ra, rb = pool.record.ratio_a_numerator, pool.record.ratio_b_denominator
     r_in, r_out = (ra, rb) if input_token == "A" else (rb, ra)
     return r_in // math.gcd(r_in, r_out)
+
+
+class TurnGate:
+    """Keeps event-loop turns short while many workers are busy.
+
+    asyncio runs every ready task once per turn; at pacing 0 a thousand workers each run a whole
+    cycle per turn, so an API call, a snapshot or a key press waits most of a second. Here each
+    turn has a time slice: a worker that arrives after the slice ended parks, and parked workers
+    are released one batch per turn, the batch sized from the measured cost of a cycle, so
+    everything else gets the loop every `slice_s` or so."""
+
+    def __init__(self, slice_s: float = 0.02) -> None:
+        self.slice_s = slice_s
+        self.parked: deque[asyncio.Future] = deque()
+        self.deadline = 0.0
+        self.cycle_cost = 0.001  # seconds, moving average
+        self._release_scheduled = False
+
+    async def enter(self) -> None:
+        loop = asyncio.get_running_loop()
+        if not self.parked and loop.time() < self.deadline:
+            return
+        waiter = loop.create_future()
+        self.parked.append(waiter)
+        self._schedule_release(loop)
+        await waiter
+
+    def record_cycle(self, seconds: float) -> None:
+        self.cycle_cost += 0.05 * (seconds - self.cycle_cost)
+
+    def _schedule_release(self, loop) -> None:
+        if not self._release_scheduled:
+            self._release_scheduled = True
+            loop.call_soon(self._release)
+
+    def _release(self) -> None:
+        """A new turn: open a slice and let the next batch of parked workers run in it."""
+        loop = asyncio.get_running_loop()
+        self._release_scheduled = False
+        self.deadline = loop.time() + self.slice_s
+        batch = max(1, int(self.slice_s / max(self.cycle_cost, 1e-5)))
+        while self.parked and batch:
+            waiter = self.parked.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                batch -= 1
+        if self.parked:
+            self._schedule_release(loop)
 
 
 class Worker:
@@ -73,6 +123,14 @@ class Worker:
 
     async def cycle(self) -> Outcome | None:
         thread, pool, host = self.thread, self.pool, self.host
+        await host.gate.enter()
+        started = time.perf_counter()
+        try:
+            return await self._cycle(thread, pool, host)
+        finally:
+            host.gate.record_cycle(time.perf_counter() - started)
+
+    async def _cycle(self, thread: ThreadRecord, pool: PoolRuntime, host) -> Outcome | None:
         async with pool.lock:
             before = await observe(host.cluster, pool.addresses, thread.wallet.pubkey)
             if before.pool is None:

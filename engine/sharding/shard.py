@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import queue
 import sys
+import threading
 
 from engine.config import Settings
 from engine.engine import Engine
@@ -26,8 +28,37 @@ ALLOWED = {
 }
 
 
+class PipeWriter:
+    """Writes to the coordinator from its own thread. A large snapshot through a 64 KB pipe needs
+    many writes; done by the event loop, each would wait for a loop turn, and with a thousand
+    busy workers one turn takes most of a second. Blocking writes in a thread release the GIL."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name="shard-writer", daemon=True)
+        self.thread.start()
+
+    def write(self, data: bytes) -> None:
+        self.queue.put(data)
+
+    @property
+    def backlog(self) -> int:
+        return self.queue.qsize()
+
+    def _run(self) -> None:
+        while (data := self.queue.get()) is not None:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.fd, view):]
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join(timeout=30)
+
+
 class ShardServer:
-    def __init__(self, engine: Engine, writer) -> None:
+    def __init__(self, engine: Engine, writer: PipeWriter) -> None:
         self.engine = engine
         self.writer = writer
         self.closing = asyncio.Event()
@@ -49,7 +80,6 @@ class ShardServer:
         except Exception as exc:  # every failure goes back to the coordinator, typed
             logging.getLogger(__name__).debug("shard call %s failed", method, exc_info=True)
             self.send({"id": request.get("id"), "error": error_to_json(exc)})
-        await self.writer.drain()
 
     async def _call(self, method: str, params: dict):
         engine = self.engine
@@ -63,8 +93,11 @@ class ShardServer:
 
     async def push_snapshots(self) -> None:
         while not self.closing.is_set():
-            self.send({"event": "snapshot", "data": await self.engine.snapshot(feed_limit=100)})
-            await self.writer.drain()
+            try:
+                if self.writer.backlog < 2:  # the coordinator keeps up; otherwise skip a round
+                    self.send({"event": "snapshot", "data": await self.engine.snapshot(feed_limit=100)})
+            except Exception:  # a bad snapshot must not end the stream
+                logging.getLogger(__name__).exception("snapshot push failed")
             await asyncio.sleep(SNAPSHOT_INTERVAL_S)
 
 
@@ -72,9 +105,8 @@ async def serve() -> int:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=2**26)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, os.fdopen(
-        os.dup(sys.stdout.fileno()), "wb"))
-    writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+    writer = PipeWriter(os.dup(sys.stdout.fileno()))
+    sys.stdout = sys.stderr  # a stray print must never corrupt the protocol stream
     setup = decode(await reader.readline())
     settings = Settings.model_validate(setup["settings"])
     logging.basicConfig(filename=str(settings.data_dir / "shard.log"), level=settings.log_level,
@@ -83,7 +115,7 @@ async def serve() -> int:
         engine = await Engine.open(settings)
     except Exception as exc:
         writer.write(encode({"event": "failed", "error": error_to_json(exc)}))
-        await writer.drain()
+        writer.close()
         return 2
     server = ShardServer(engine, writer)
     server.send({"event": "ready", "data": {"pools": list(engine.pools), "threads": list(engine.threads),
@@ -100,11 +132,11 @@ async def serve() -> int:
     await asyncio.gather(*pending, return_exceptions=True)
     pusher.cancel()
     await engine.close()
+    writer.close()
     return 0
 
 
 def main() -> int:
-    sys.stdout.flush()
     return asyncio.run(serve())
 
 
