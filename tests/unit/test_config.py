@@ -157,10 +157,11 @@ def test_rendered_default_has_comment_per_key():
     for dotted in load_config().sources:
         *section, key = dotted.split(".")
         model = type(getattr(Settings(), section[0])) if section else Settings
-        idx = next(i for i, line in enumerate(lines)
-                   if line.startswith(f"{key} = ") or line.startswith(f"# {key} = "))
+        start = lines.index(f"[{section[0]}]") if section else 0  # keys like host/port recur per section
+        idx = next(i for i, line in enumerate(lines) if i > start
+                   and (line.startswith(f"{key} = ") or line.startswith(f"# {key} = ")))
         assert lines[idx - 1] == f"# {model.model_fields[key].description}", dotted
-    assert set(tomllib.loads(text)) == {"log_level", "chain", "program", "wallet", "embedded", "localnet", "engine"}
+    assert set(tomllib.loads(text)) == {"log_level", "chain", "program", "wallet", "embedded", "localnet", "engine", "api"}
 
 
 def test_write_config_file_atomic_and_no_overwrite(tmp_path):
