@@ -30,7 +30,7 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.engine import build, cycles  # noqa: E402
-from console.api_commands import tune_gc  # noqa: E402
+from engine.open import tune_gc  # noqa: E402
 from engine.config import ApiConfig, Settings  # noqa: E402
 from engine.engine import Engine  # noqa: E402
 from rpcapi.server import ApiServer  # noqa: E402

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import logging
 import signal
@@ -39,8 +38,8 @@ async def serve(settings, host: str | None = None, port: int | None = None, *,
     """Open the engine, serve the API until SIGINT/SIGTERM (or `stop_event`), then stop every
     thread (writing their sessions), flush the state and return 0."""
     from engine.chain.base import ChainError
-    from engine.engine import Engine
     from engine.exceptions import EngineError
+    from engine.open import open_engine
     from rpcapi.auth import ApiConfigError
     from rpcapi.server import ApiServer, check_listen, with_listen
 
@@ -51,12 +50,11 @@ async def serve(settings, host: str | None = None, port: int | None = None, *,
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     try:
-        engine = await Engine.open(settings)
+        engine = await open_engine(settings)
     except (ChainError, EngineError, OSError, ValueError) as exc:
         print(f"error: cannot open the engine: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     server = None
-    tune_gc()
     try:
         try:
             server = ApiServer(engine, api_config, settings.data_dir)
@@ -64,15 +62,14 @@ async def serve(settings, host: str | None = None, port: int | None = None, *,
         except ApiConfigError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_CANNOT_RUN
-        from rpcapi.methods import maybe_await
-
-        status = await maybe_await(engine.get_engine_status())
+        status = await engine.get_engine_status()
         print(f"frt-stress API listening on {server.url}"
               f"{' (API key required)' if api_config.api_key else ''}", flush=True)
         print(f"chain: {status['cluster']['mode']} - {status['cluster']['description']}")
         print(f"program: {status['program_id']}")
         print(f"core wallet: {status['core_wallet']}")
-        print(f"data dir: {settings.data_dir}; {len(engine.pools)} pools, {len(engine.threads)} threads")
+        overview = engine.overview()
+        print(f"data dir: {settings.data_dir}; {overview['pools']} pools, {overview['threads']} threads")
         for line in [*engine.notes, *engine.problems]:
             print(f"  {line}")
         print("SIGINT or SIGTERM stops every thread, writes their sessions and exits.", flush=True)
@@ -84,16 +81,6 @@ async def serve(settings, host: str | None = None, port: int | None = None, *,
         await engine.close()
     print("stopped", file=sys.stderr, flush=True)
     return EXIT_OK
-
-
-def tune_gc() -> None:
-    """Keep garbage collection from stalling the event loop the engine and the API share: the
-    objects that exist once the engine is open are moved out of the collector's sight
-    (gc.freeze), and full collections, which walk the whole heap (~200 ms with 1,000 threads),
-    become rarer. Objects are still freed by reference counting as usual."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
 
 
 async def _wait_for_signal(stop_event: asyncio.Event | None) -> None:

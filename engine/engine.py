@@ -635,7 +635,12 @@ class Engine:
     async def get_all_threads(self, pool_id: str | None = None) -> dict:
         threads = self._threads_of(pool_id)
         wallets = await self._wallet_views(threads)
-        statuses = [status_view.thread_status(self, t, self.pools[t.pool_id], wallets[t.thread_id]) for t in threads]
+        statuses = []
+        for index, thread in enumerate(threads):
+            statuses.append(status_view.thread_status(self, thread, self.pools[thread.pool_id],
+                                                      wallets[thread.thread_id]))
+            if index % 100 == 99:
+                await asyncio.sleep(0)  # thousands of threads: let the workers and other callers in
         return {"threads": statuses, "summary": status_view.threads_summary(threads)}
 
     async def _wallet_views(self, threads: list[ThreadRecord]) -> dict:
@@ -677,6 +682,27 @@ class Engine:
     @property
     def chain_description(self) -> str:
         return describe(self.cluster)
+
+    @property
+    def supports_airdrop(self) -> bool:
+        return bool(getattr(self.cluster, "supports_airdrop", False))
+
+    def overview(self) -> dict:
+        """Counts for health checks and metrics, without any chain read."""
+        by_status: dict[str, int] = {}
+        for thread in self.threads.values():
+            by_status[thread.status] = by_status.get(thread.status, 0) + 1
+        return {"mode": self.cluster.mode, "pools": len(self.pools), "threads": len(self.threads),
+                "threads_by_status": by_status}
+
+    async def chain_health(self, timeout_s: float = 5.0) -> dict:
+        """Whether the chain answers (a latest-blockhash round trip), and how fast."""
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(self.cluster.get_latest_blockhash(), timeout_s)
+        except Exception as exc:  # any failure means the chain does not answer
+            return {"mode": self.cluster.mode, "ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        return {"mode": self.cluster.mode, "ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 3)}
 
     async def thread_summaries(self) -> list[dict]:
         return [status_view.thread_summary(thread) for thread in self.threads.values()]

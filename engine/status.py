@@ -303,6 +303,7 @@ def session_document(thread: ThreadRecord, wallet: WalletView, stop_reason: str)
             "findings": stats.findings,
         },
         "pool_verification_data": _pool_verification(thread),
+        "error_state": thread.error_state,  # kept here too: restarting the thread clears it
     }
 
 

@@ -8,10 +8,7 @@ are both built from this table.
 """
 from __future__ import annotations
 
-import asyncio
 import inspect
-import time
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
@@ -165,8 +162,8 @@ async def _create_pool(ctx, p: s.CreatePoolParams):
 
 async def _airdrop(ctx, p: s.AirdropParams):
     engine: Engine = ctx.engine
-    if not getattr(engine.cluster, "supports_airdrop", False):
-        raise ApiError(NOT_SUPPORTED, f"airdrop_sol is not available: the cluster ({engine.cluster.mode}) "
+    if not engine.supports_airdrop:
+        raise ApiError(NOT_SUPPORTED, f"airdrop_sol is not available: the cluster ({engine.overview()['mode']}) "
                                       f"has no faucet")
     try:
         return await engine.airdrop_sol(p.lamports, p.address)
@@ -179,40 +176,14 @@ async def maybe_await(value):
     return await value if inspect.isawaitable(value) else value
 
 
-SLICED_ABOVE = 200  # threads: get_all_threads above this is computed pool by pool
-# Set by the server around a call: a handler that gives the event loop back while it works
-# appends the seconds it was actually busy, so that the server can tell its cost from its duration.
-BUSY: ContextVar[list[float] | None] = ContextVar("busy", default=None)
-
-
 async def _all_threads(ctx, p: s.OptionalPoolParams):
-    """engine.get_all_threads; for many threads, pool by pool with the event loop given back in
-    between, so that 1,000 thread statuses do not stall the engine's threads in one go. The
-    summary's counts are added up over the pools."""
-    engine: Engine = ctx.engine
-    pools = list(engine.pools)
-    if p.pool_id is not None or len(pools) < 2 or len(engine.threads) <= SLICED_ABOVE:
-        return await maybe_await(engine.get_all_threads(p.pool_id))
-    threads: list = []
-    summary: dict = {}
-    busy = BUSY.get()
-    for pool_id in pools:
-        started = time.perf_counter()
-        part = await maybe_await(engine.get_all_threads(pool_id))
-        threads += part["threads"]
-        for key, value in part["summary"].items():
-            additive = isinstance(value, (int, float)) and not isinstance(value, bool)
-            summary[key] = summary.get(key, 0) + value if additive else summary.get(key, value)
-        if busy is not None:
-            busy.append(time.perf_counter() - started)
-        await asyncio.sleep(0)
-    return {"threads": threads, "summary": summary}
+    return await maybe_await(ctx.engine.get_all_threads(p.pool_id))
 
 
 async def _engine_status(ctx, p):
     status = dict(await maybe_await(ctx.engine.get_engine_status()))
     totals = ctx.engine.totals
-    per_minute = totals.rate.per_minute()
+    per_minute = totals.operations_per_minute()
     status["throughput"] = {"operations_per_second": round(per_minute / 60, 2),
                             "operations_per_minute": round(per_minute, 2),
                             "total_operations": totals.total_operations, "waiting_cycles": totals.waits}

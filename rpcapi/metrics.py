@@ -81,19 +81,18 @@ class EngineCollector(Collector):
         yield latency
 
         rate = GaugeMetricFamily("frt_operations_per_second", "Operations per second over the last minute.")
-        rate.add_metric([], totals.rate.per_minute() / 60)
+        rate.add_metric([], totals.operations_per_minute() / 60)
         yield rate
 
         threads = GaugeMetricFamily("frt_threads", "Threads by state.", labels=["state"])
-        counts = {state: 0 for state in (CREATED, RUNNING, STOPPED, ERROR)}
-        for thread in list(engine.threads.values()):
-            counts[thread.status] = counts.get(thread.status, 0) + 1
+        overview = engine.overview()
+        counts = {state: 0 for state in (CREATED, RUNNING, STOPPED, ERROR)} | overview["threads_by_status"]
         for state, count in counts.items():
             threads.add_metric([state], count)
         yield threads
 
         pools = GaugeMetricFamily("frt_pools", "Pools in the registry.")
-        pools.add_metric([], len(engine.pools))
+        pools.add_metric([], overview["pools"])
         yield pools
 
         cpu = GaugeMetricFamily("frt_cpu_percent", "CPU use per core since the previous scrape (percent).",

@@ -39,7 +39,6 @@ from engine.exceptions import ChainUnavailable, EngineError
 from rpcapi import openrpc
 from rpcapi.auth import AllowList, ApiConfigError, AuditLog, RateLimiter, is_loopback, key_matches, presented_key
 from rpcapi.methods import (
-    BUSY,
     ERRORS,
     FORBIDDEN,
     INTERNAL_ERROR,
@@ -395,16 +394,11 @@ class ApiServer:
         return web.Response(status=status, body=body, content_type="application/json", headers=_HEADERS)
 
     async def _health(self, request: web.Request) -> web.Response:
-        started = time.perf_counter()
-        chain: dict[str, Any] = {"mode": self.engine.cluster.mode}
-        try:
-            await asyncio.wait_for(self.engine.cluster.get_latest_blockhash(), _HEALTH_TIMEOUT_S)
-            chain.update(ok=True, latency_ms=round((time.perf_counter() - started) * 1000, 3))
-        except Exception as exc:  # noqa: BLE001 - any failure means the chain does not answer
-            chain.update(ok=False, error=f"{type(exc).__name__}: {exc}"[:300])
+        chain = await self.engine.chain_health(_HEALTH_TIMEOUT_S)
+        overview = self.engine.overview()
         body = {"status": "ok" if chain["ok"] else "degraded", "chain": chain,
                 "uptime_seconds": round(time.monotonic() - self.engine.started_monotonic, 1),
-                "pools": len(self.engine.pools), "threads": len(self.engine.threads)}
+                "pools": overview["pools"], "threads": overview["threads"]}
         return self._json_response(200 if chain["ok"] else 503, _dumps(body))
 
     async def _metrics(self, request: web.Request) -> web.Response:
@@ -525,13 +519,8 @@ class ApiServer:
         """(the serialised result, the seconds of event loop it took: the engine call and the
         serialisation slices, not the time other tasks ran in between)."""
         started = time.perf_counter()
-        busy: list[float] = []
-        token = BUSY.set(busy)
-        try:
-            result = await method.call(self, params)
-        finally:
-            BUSY.reset(token)
-        cost = sum(busy) if busy else time.perf_counter() - started
+        result = await method.call(self, params)
+        cost = time.perf_counter() - started
         try:
             body, serialising = await _dumps_yielding(result)
         except (TypeError, ValueError):

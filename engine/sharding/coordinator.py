@@ -70,6 +70,8 @@ class ShardedEngine:
         self._closing = False
         self._watchers: list[asyncio.Task] = []
         self.core_address = ""
+        self._supports_airdrop = False
+        self._mode = "embedded-emulated"
 
     # ================================================================== lifecycle
 
@@ -118,6 +120,7 @@ class ShardedEngine:
             self.pool_shard.setdefault(pool_id, shard.index)
         self.problems += [f"shard {shard.index}: {problem}" for problem in ready["problems"]]
         self.notes += [f"shard {shard.index}: {note}" for note in ready["notes"]]
+        self._supports_airdrop, self._mode = ready["supports_airdrop"], ready["mode"]
         self._watchers.append(asyncio.create_task(self._watch(shard), name=f"shard-{shard.index}-watch"))
 
     async def _read(self, shard: Shard) -> None:
@@ -380,7 +383,8 @@ class ShardedEngine:
     async def airdrop_sol(self, lamports: int, address: str | None = None) -> dict:
         return await self._call(self.shards[0], "airdrop_sol", lamports=lamports, address=address)
 
-    async def totals(self) -> EngineTotals:
+    async def fresh_totals(self) -> EngineTotals:
+        """Totals asked of every shard now (the `totals` property is at most a snapshot old)."""
         merged = EngineTotals()
         for part in await self._all("totals_json"):
             merged.merge_json(part)
@@ -388,7 +392,7 @@ class ShardedEngine:
 
     async def get_engine_status(self) -> dict:
         parts = await self._all("get_engine_status")
-        totals = await self.totals()
+        totals = await self.fresh_totals()
         first = parts[0]
         return first | {
             "uptime_seconds": round(time.monotonic() - self.started_monotonic, 1),
@@ -430,6 +434,34 @@ class ShardedEngine:
         return {"passed": all(part["passed"] for part in parts),
                 "mints": [m for part in parts for m in part["mints"]],
                 "pools": [p for part in parts for p in part["pools"]]}
+
+    @property
+    def supports_airdrop(self) -> bool:
+        return self._supports_airdrop
+
+    @property
+    def totals(self) -> EngineTotals:
+        """Engine-wide totals merged from the shards' latest pushed snapshots (no round trip)."""
+        merged = EngineTotals()
+        for shard in self.shards:
+            if shard.snapshot and "totals" in shard.snapshot:
+                merged.merge_json(shard.snapshot["totals"])
+        return merged
+
+    def overview(self) -> dict:
+        by_status: dict[str, int] = {}
+        for shard in self.shards:
+            for row in (shard.snapshot or {}).get("threads", []):
+                by_status[row["status"]] = by_status.get(row["status"], 0) + 1
+        return {"mode": self._mode, "pools": len(self.pool_shard), "threads": len(self.thread_shard),
+                "threads_by_status": by_status, "shards": self.shard_status()}
+
+    async def chain_health(self, timeout_s: float = 5.0) -> dict:
+        try:
+            return await asyncio.wait_for(self._call(self.shards[0], "chain_health", timeout_s=timeout_s),
+                                          timeout_s + 1)
+        except Exception as exc:
+            return {"mode": self._mode, "ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
 
     @property
     def chain_description(self) -> str:

@@ -14,6 +14,7 @@ import threading
 
 from engine.config import Settings
 from engine.engine import Engine
+from engine.open import tune_gc
 from engine.sharding.protocol import decode, encode, error_to_json
 
 SNAPSHOT_INTERVAL_S = 0.25
@@ -24,7 +25,7 @@ ALLOWED = {
     "start_all_threads", "stop_all_threads", "fund_thread", "mint_and_send_tokens", "get_thread_status",
     "get_all_threads", "get_thread_sessions", "get_findings", "core_wallet_status", "airdrop_sol",
     "get_engine_status", "snapshot", "top_up_wallets", "totals_json", "ledger_audit", "checkpoint",
-    "thread_summaries",
+    "thread_summaries", "chain_health",
 }
 
 
@@ -95,7 +96,9 @@ class ShardServer:
         while not self.closing.is_set():
             try:
                 if self.writer.backlog < 2:  # the coordinator keeps up; otherwise skip a round
-                    self.send({"event": "snapshot", "data": await self.engine.snapshot(feed_limit=100)})
+                    data = await self.engine.snapshot(feed_limit=100)
+                    data["totals"] = self.engine.totals.to_json()
+                    self.send({"event": "snapshot", "data": data})
             except Exception:  # a bad snapshot must not end the stream
                 logging.getLogger(__name__).exception("snapshot push failed")
             await asyncio.sleep(SNAPSHOT_INTERVAL_S)
@@ -119,7 +122,10 @@ async def serve() -> int:
         return 2
     server = ShardServer(engine, writer)
     server.send({"event": "ready", "data": {"pools": list(engine.pools), "threads": list(engine.threads),
-                                            "problems": engine.problems, "notes": engine.notes}})
+                                            "problems": engine.problems, "notes": engine.notes,
+                                            "supports_airdrop": engine.supports_airdrop,
+                                            "mode": engine.cluster.mode}})
+    tune_gc()
     pusher = asyncio.create_task(server.push_snapshots())
     pending: set[asyncio.Task] = set()
     while not server.closing.is_set():

@@ -808,6 +808,9 @@ def test_serve_and_rpc_commands(tmp_path, monkeypatch, capsys):
             daemon.kill()
             daemon.wait()
     data = tmp_path / "data"
-    assert list((data / "sessions" / thread_id).glob("session_*.json"))  # its session was written
-    assert json.loads((data / "threads.json").read_text())["threads"][thread_id]["status"] == "running"  # resumes
+    # serve runs the threads in shard processes by default: each keeps its state under shards/<n>/
+    assert list(data.glob(f"shards/*/sessions/{thread_id}/session_*.json"))  # its session was written
+    (threads_file,) = [path for path in data.glob("shards/*/threads.json")
+                       if thread_id in json.loads(path.read_text())["threads"]]
+    assert json.loads(threads_file.read_text())["threads"][thread_id]["status"] == "running"  # resumes
     assert (data / "audit.log").exists()
