@@ -18,7 +18,7 @@ $(TEST_STAMP): pyproject.toml | $(PY)
 	touch $@ $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/frt-stress run scenarios/demo.toml --duration 60
+	$(VENV)/bin/frt-stress console
 
 test: $(TEST_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

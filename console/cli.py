@@ -2,7 +2,7 @@
 
 Each subcommand group has a registrar ``register_<name>(subparsers)`` that adds its parser
 and points ``func`` at a ``cmd_<name>(args) -> int`` handler.  To add a command, write a
-registrar (here or in its own module) and list it in ``REGISTRARS``.
+registrar (here or in its own module) and list it in ``registrars()``.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 
 from engine.config import ConfigError, default_config_path, load_config, render_default_toml, write_config_file
 
+SECRET_KEYS = {"api_key"}  # never printed by `config show`
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
@@ -33,7 +34,8 @@ def cmd_config_init(args: argparse.Namespace) -> int:
 
 def cmd_config_show(args: argparse.Namespace) -> int:
     loaded = load_config(args.config)
-    values = loaded.values()
+    values = {key: ("<redacted>" if value and key.rsplit(".", 1)[-1] in SECRET_KEYS else value)
+              for key, value in loaded.values().items()}
     path = str(loaded.path) if loaded.path else None
     if args.json:
         print(json.dumps({"path": path, "values": values, "sources": loaded.sources}, indent=2))
@@ -91,19 +93,15 @@ def register_localnet(subparsers) -> None:
 
 # --------------------------------------------------------------------------- wiring
 
-# Subcommand registrars, in help order.  Add `localnet`, `demo`, `bench`, ... here.
-def _chain_registrars() -> list[Registrar]:
+def registrars() -> list[Registrar]:
+    """Subcommand registrars, in help order. Imported here, not at the top: each command module
+    brings its own dependencies (Textual, aiohttp servers, the engine)."""
+    from console.api_commands import register_api
     from console.chain_commands import register_demo
+    from console.console_command import register_console
     from console.run_command import register_run
 
-    return [register_run, register_demo]
-
-
-REGISTRARS: list[Registrar] = [
-    register_config,
-    register_localnet,
-    *_chain_registrars(),
-]
+    return [register_console, register_run, register_api, register_localnet, register_demo, register_config]
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -115,9 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frt-stress", description="Stress tester for the FRT Solana program.")
     parser.add_argument("--config", metavar="PATH",
                         help="config file (default: $FRT_STRESS_CONFIG or the platform config dir)")
-    parser.set_defaults(func=lambda args: _usage(parser))
+    from console.console_command import default_command
+
+    parser.set_defaults(func=default_command(parser))  # no subcommand: the console on a terminal
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for register in REGISTRARS:
+    for register in registrars():
         register(subparsers)
     return parser
 

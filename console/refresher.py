@@ -1,0 +1,155 @@
+"""The view's refresh loop: a timer at the chosen rate (default 2 Hz, at most 4 Hz) fetches one
+engine snapshot at a time and hands it to the app, never while the view is paused or covered by
+another screen; `request()` asks for one sooner (after an operation), still at most 4 per second.
+Throughput and mean latency per interval are derived here from the snapshot's totals."""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from dataclasses import dataclass
+
+from console.gateway import GatewayError
+
+log = logging.getLogger(__name__)
+
+RATES_HZ = (0.5, 1.0, 2.0, 4.0)
+MAX_HZ = RATES_HZ[-1]
+FEED_LIMIT = 100
+RESOURCES_EVERY_S = 1.0
+
+
+@dataclass
+class Rates:
+    ops_per_second: float | None
+    latency_ms: float | None
+    p95_ms: float | None
+
+
+class Refresher:
+    def __init__(self, app, hz: float = 2.0, *, clock=time.monotonic) -> None:
+        self.app = app
+        self.hz = min(MAX_HZ, max(RATES_HZ[0], hz))
+        self.clock = clock  # display clock (throughput); pacing uses time.monotonic
+        self._timer = None
+        self._task: asyncio.Task | None = None
+        self._again = False
+        self._delayed = None
+        self._last_start = -1e9
+        self._previous: tuple[float, int, int, float] | None = None  # (clock, ops, latency count, mean)
+        self.fetches = 0
+        self._resources_cache: dict | None = None
+        self._resources_at = -1e9
+        self.skipped = 0
+
+    # ---- rate -------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.stop()
+        self._timer = self.app.set_interval(1 / self.hz, self.tick, name="refresh")
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if self._delayed is not None:
+            self._delayed.stop()
+            self._delayed = None
+
+    def faster(self) -> float:
+        return self._set(next((rate for rate in RATES_HZ if rate > self.hz), MAX_HZ))
+
+    def slower(self) -> float:
+        return self._set(next((rate for rate in reversed(RATES_HZ) if rate < self.hz), RATES_HZ[0]))
+
+    def _set(self, hz: float) -> float:
+        self.hz = hz
+        if self._timer is not None:
+            self.start()
+        return hz
+
+    # ---- fetching ---------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        if self.app.view_blocked():
+            self.skipped += 1
+            return
+        self.request()
+
+    def request(self) -> None:
+        """Fetch a snapshot as soon as the 4 Hz cap allows (one at a time)."""
+        if self.app.gateway is None:
+            return
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        wait = self._last_start + 1 / MAX_HZ - time.monotonic()
+        if wait > 0:
+            if self._delayed is None:
+                self._delayed = self.app.set_timer(wait, self._delayed_request, name="refresh-soon")
+            return
+        self._last_start = time.monotonic()
+        self._task = asyncio.create_task(self._fetch(), name="console-refresh")
+        self._task.add_done_callback(self._done)
+
+    def _delayed_request(self) -> None:
+        self._delayed = None
+        if not self.app.view_blocked():
+            self.request()
+
+    def _done(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("refresh failed", exc_info=task.exception())
+        if self._again:
+            self._again = False
+            if not self.app.view_blocked():
+                self.request()
+
+    async def _fetch(self) -> None:
+        gateway = self.app.gateway
+        try:
+            snapshot = await gateway.snapshot(feed_limit=FEED_LIMIT)
+            resources = await self._resources(gateway)
+        except GatewayError as exc:
+            self.app.show_problem(f"refresh failed: {exc}")
+            return
+        self.fetches += 1
+        rates = self.rates(snapshot.get("engine") or {})
+        if self.app.view_blocked():
+            return
+        self.app.apply_snapshot(snapshot, resources, rates)
+
+    async def _resources(self, gateway) -> dict:
+        """CPU and memory, sampled at most once a second (reading /proc is not free)."""
+        now = time.monotonic()
+        if self._resources_cache is not None and now - self._resources_at < RESOURCES_EVERY_S:
+            return self._resources_cache
+        sampler = self.app.cpu_sampler or gateway.resources
+        try:
+            answer = sampler()
+            answer = await answer if inspect.isawaitable(answer) else answer
+        except GatewayError:
+            answer = {}
+        self._resources_cache, self._resources_at = answer, now
+        return answer
+
+    def rates(self, engine: dict) -> Rates:
+        now = self.clock()
+        ops = engine.get("operations") or 0
+        latency = engine.get("latency_ms") or {}
+        count, mean = latency.get("count") or 0, latency.get("mean_ms") or 0.0
+        previous, self._previous = self._previous, (now, ops, count, mean)
+        p95 = latency.get("p95_ms") if count else None
+        if previous is None or now - previous[0] <= 0:
+            return Rates(None, mean if count else None, p95)
+        elapsed = now - previous[0]
+        ops_rate = max(0, ops - previous[1]) / elapsed
+        new = count - previous[2]
+        interval_mean = (count * mean - previous[2] * previous[3]) / new if new > 0 else None
+        return Rates(ops_rate, interval_mean, p95)
+
+    async def wait_idle(self) -> None:
+        """Until no fetch is in flight (tests)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.sleep(0.005)

@@ -1,0 +1,398 @@
+"""The main screen: header, threads table, pools panel, CPU gauges, throughput chart, feed; and
+every operator action on threads and pools."""
+from __future__ import annotations
+
+import asyncio
+from typing import Awaitable, Callable
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input
+
+from console.bindings import MAIN_KEYS, bindings
+from console.gateway import GatewayError
+from console.screens import forms
+from console.screens.confirm import ConfirmScreen
+from console.widgets.cpu_gauges import CpuGauges
+from console.widgets.feed import FeedTable
+from console.widgets.header import HeaderBar
+from console.widgets.pools_panel import PoolsPanel
+from console.widgets.threads_table import ThreadsTable
+from console.widgets.throughput_chart import ThroughputChart
+
+BULK_CONCURRENCY = 8
+
+
+class FilterInput(Input):
+    BINDINGS = [Binding("escape", "clear", "Clear filter", id="frt.filter.clear")]
+
+    def action_clear(self) -> None:
+        self.value = ""
+        self.screen.close_filter(keep=False)
+
+
+class MainScreen(Screen):
+    BINDINGS = bindings(MAIN_KEYS)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.snapshot: dict | None = None
+        self.filter_target = "threads"
+        self.pending_select: str | None = None
+        self.applied = 0
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+        with Container(id="body"):
+            yield ThreadsTable(id="threads")
+            with Container(id="side"):
+                yield PoolsPanel(id="pools")
+                yield CpuGauges(id="cpu")
+                yield ThroughputChart(id="chart")
+        yield FeedTable(id="feed")
+        yield FilterInput(placeholder="filter threads: words to match (Esc clears, ⏎ keeps)", id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.threads_table.focus()
+        self.query_one("#filter", FilterInput).cursor_blink = getattr(self.app, "cursor_blink", True)
+
+    def on_screen_resume(self) -> None:
+        if self.app.gateway is not None:
+            self.app.refresher.request()
+
+    # ---- parts --------------------------------------------------------------------------------
+
+    @property
+    def threads_table(self) -> ThreadsTable:
+        return self.query_one("#threads", ThreadsTable)
+
+    @property
+    def pools_panel(self) -> PoolsPanel:
+        return self.query_one("#pools", PoolsPanel)
+
+    @property
+    def feed(self) -> FeedTable:
+        return self.query_one("#feed", FeedTable)
+
+    @property
+    def header(self) -> HeaderBar:
+        return self.query_one("#header", HeaderBar)
+
+    # ---- applying snapshots ---------------------------------------------------------------------
+
+    def apply(self, snapshot: dict, resources: dict, rates) -> None:
+        self.snapshot = snapshot
+        self.applied += 1
+        pools = {pool["pool_id"]: pool for pool in snapshot.get("pools", [])}
+        self.show_header(rates.ops_per_second if rates else None)
+        self.threads_table.apply(snapshot.get("threads", []), pools)
+        self.pools_panel.apply(snapshot.get("pools", []))
+        self.feed.apply(snapshot.get("feed", []), snapshot.get("feed_version", 0))
+        if rates is not None:
+            self.query_one("#chart", ThroughputChart).push(rates.ops_per_second, rates.latency_ms, rates.p95_ms)
+        self.query_one("#cpu", CpuGauges).show(resources or {})
+        if self.pending_select and self.pending_select in self.threads_table.rows_by_id:
+            self.threads_table.select_key(self.pending_select)
+            self.pending_select = None
+
+    def show_header(self, throughput: float | None = None, problem: str | None = None) -> None:
+        app = self.app
+        engine = self.snapshot.get("engine") if self.snapshot else None
+        self._throughput = throughput if throughput is not None else getattr(self, "_throughput", None)
+        self.header.show(engine, app.gateway_info, throughput=self._throughput, refresh_hz=app.refresher.hz,
+                         paused=app.paused, problem=problem or app.problem)
+
+    def restyle(self) -> None:
+        """After a theme switch: cell styles come from the theme."""
+        self.threads_table.render_rows()
+        self.pools_panel.apply(list(self.pools_panel.pools.values()))
+        self.feed.render_rows()
+        self.show_header()
+
+    # ---- selection helpers ----------------------------------------------------------------------
+
+    def selected_thread(self) -> str | None:
+        return self.threads_table.selected_key
+
+    def selected_pool(self) -> str | None:
+        """The pool selected in the pools panel when it has focus, else the selected thread's."""
+        if self.focused is self.pools_panel and self.pools_panel.selected_key:
+            return self.pools_panel.selected_key
+        thread_id = self.selected_thread()
+        if thread_id is not None:
+            return self.threads_table.rows_by_id.get(thread_id, {}).get("pool_id")
+        return self.pools_panel.selected_key
+
+    def pools_list(self) -> list[dict]:
+        return list(self.pools_panel.pools.values())
+
+    def _targets(self) -> list[str]:
+        targets = self.threads_table.targets()
+        if not targets:
+            self.app.notify("No thread selected (create one with 1, 2 or 3).", severity="warning")
+        return targets
+
+    # ---- thread actions ---------------------------------------------------------------------------
+
+    def action_start(self) -> None:
+        self._bulk("started", lambda gw, t: gw.start_thread(t), pending="starting")
+
+    def action_stop(self) -> None:
+        self._bulk("stopped", lambda gw, t: gw.stop_thread(t), pending="stopping")
+
+    def action_empty(self) -> None:
+        targets = self._targets()
+        if targets:
+            what = targets[0] if len(targets) == 1 else f"{len(targets)} tagged threads"
+            self._confirm(f"Empty {what}?",
+                          "Burns the whole input balance, attempts the operation with it and burns what it "
+                          "returned. This cannot be undone.", "Empty",
+                          lambda: self._bulk("emptied", lambda gw, t: gw.empty_thread(t), targets,
+                                             pending="emptying"))
+
+    def action_delete(self) -> None:
+        targets = self._targets()
+        if targets:
+            what = targets[0] if len(targets) == 1 else f"{len(targets)} tagged threads"
+            self._confirm(f"Delete {what}?",
+                          "The thread and its files are removed; its wallet keeps its tokens. Running threads "
+                          "must be stopped first.", "Delete",
+                          lambda: self._bulk("deleted", lambda gw, t: gw.delete_thread(t), targets,
+                                             pending="deleting"))
+
+    def action_start_all(self) -> None:
+        self._all("start_all_threads", None)
+
+    def action_stop_all(self) -> None:
+        self._all("stop_all_threads", None)
+
+    def action_start_pool(self) -> None:
+        self._pool_action("start_all_threads")
+
+    def action_stop_pool(self) -> None:
+        self._pool_action("stop_all_threads")
+
+    def _pool_action(self, method: str) -> None:
+        pool_id = self.selected_pool()
+        if pool_id is None:
+            self.app.notify("No pool selected.", severity="warning")
+            return
+        self._all(method, pool_id)
+
+    def _all(self, method: str, pool_id: str | None) -> None:
+        async def run() -> None:
+            result = await getattr(self.app.gateway, method)(pool_id)
+            status = "running" if method == "start_all_threads" else "stopped"
+            for thread_id in result.get("started") or result.get("stopped") or []:
+                self.app.patch_thread_status(thread_id, status)
+            scope = f" of pool {pool_id[:8]}…" if pool_id else ""
+            verb = "started" if method == "start_all_threads" else "stopped"
+            self.app.notify(f"{verb} {result.get('count', 0)} threads{scope}")
+
+        self.app.run_operation(run(), f"{method}")
+
+    def _bulk(self, verb: str, call: Callable[[object, str], Awaitable[dict]],
+              targets: list[str] | None = None, pending: str | None = None) -> None:
+        targets = targets if targets is not None else self._targets()
+        if not targets:
+            return
+        if pending and self.app.gateway is not None:
+            self.threads_table.set_pending(targets, pending, show=not self.app.view_blocked())
+
+        async def one(gateway, semaphore, thread_id):
+            async with semaphore:
+                return await call(gateway, thread_id)
+
+        async def run() -> None:
+            gateway = self.app.gateway
+            semaphore = asyncio.Semaphore(BULK_CONCURRENCY)
+            try:
+                results = await asyncio.gather(*(one(gateway, semaphore, t) for t in targets),
+                                               return_exceptions=True)
+            finally:
+                self.threads_table.clear_pending(targets)
+                if not self.app.view_blocked():
+                    self.threads_table.render_rows()
+            failures = []
+            for thread_id, result in zip(targets, results):
+                if isinstance(result, GatewayError):
+                    failures.append(f"{thread_id}: {result.message}")
+                elif isinstance(result, BaseException):
+                    raise result
+                elif isinstance(result, dict) and result.get("status") and not result.get("message"):
+                    self.app.patch_thread_status(thread_id, result["status"])
+            done = len(targets) - len(failures)
+            if done:
+                self.app.notify(f"{verb} {targets[0] if len(targets) == 1 else f'{done} threads'}")
+            if failures:
+                self.app.notify("\n".join(failures[:5]) + (f"\n… {len(failures) - 5} more" if len(failures) > 5
+                                                            else ""), severity="error", timeout=8)
+
+        self.app.run_operation(run(), verb)
+
+    def _confirm(self, title: str, message: str, yes: str, then: Callable[[], None]) -> None:
+        def answered(ok: bool | None) -> None:
+            if ok:
+                then()
+
+        self.app.push_screen(ConfirmScreen(title, message, yes=yes), answered)
+
+    def action_tag(self) -> None:
+        thread_id = self.selected_thread()
+        if thread_id is None:
+            return
+        self.threads_table.toggle_tag(thread_id)
+        self.threads_table.action_cursor_down()
+
+    def action_untag_all(self) -> None:
+        self.threads_table.clear_tags()
+
+    # ---- forms ------------------------------------------------------------------------------------
+
+    def _need_pools(self) -> list[dict] | None:
+        pools = self.pools_list()
+        if not pools:
+            self.app.notify("No pool yet: create one first (N).", severity="warning")
+            return None
+        return pools
+
+    def _open_form(self, form: forms.FormScreen, done: Callable[[dict], str]) -> None:
+        def finished(result: dict | None) -> None:
+            if result is not None:
+                self.app.notify(done(result))
+                self.app.refresher.request()
+
+        self.app.push_screen(form, finished)
+
+    def _created_thread(self, result: dict) -> str:
+        self.pending_select = result.get("thread_id")
+        return f"created {result.get('thread_id')} (stopped; s starts it)"
+
+    def action_new_deposit(self) -> None:
+        if pools := self._need_pools():
+            self._open_form(forms.deposit_form(self.app.gateway, pools, self.selected_pool()), self._created_thread)
+
+    def action_new_withdrawal(self) -> None:
+        if pools := self._need_pools():
+            self._open_form(forms.withdrawal_form(self.app.gateway, pools, self.selected_pool()),
+                            self._created_thread)
+
+    def action_new_swap(self) -> None:
+        if pools := self._need_pools():
+            self._open_form(forms.swap_form(self.app.gateway, pools, self.selected_pool()), self._created_thread)
+
+    def action_new_pool(self) -> None:
+        self._open_form(forms.pool_form(self.app.gateway),
+                        lambda r: f"created pool {r.get('pool_id')}: {r.get('ratio_display')}")
+
+    def action_fund(self) -> None:
+        thread_id = self.selected_thread()
+        if thread_id is None:
+            self.app.notify("No thread selected.", severity="warning")
+            return
+        self._open_form(forms.fund_form(self.app.gateway, thread_id),
+                        lambda r: f"funded {r.get('thread_id')}: {r.get('amount'):,} {r.get('funding_type')}")
+
+    def action_mint_and_send(self) -> None:
+        if pools := self._need_pools():
+            self._open_form(forms.mint_form(self.app.gateway, pools, self.selected_pool()),
+                            lambda r: f"minted {r.get('amount_minted'):,} of token {r.get('token_type')} to "
+                                      f"{r.get('recipient_address')}")
+
+    # ---- view -------------------------------------------------------------------------------------
+
+    def action_detail(self) -> None:
+        focused = self.focused
+        if focused is self.pools_panel:
+            self.open_pool(self.pools_panel.selected_key)
+        elif focused is self.feed:
+            self.open_feed_entry(self.feed.selected_key)
+        else:
+            self.open_thread(self.threads_table.selected_key)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        key = event.row_key.value
+        if event.data_table is self.pools_panel:
+            self.open_pool(key)
+        elif event.data_table is self.feed:
+            self.open_feed_entry(key)
+        else:
+            self.open_thread(key)
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        if event.data_table is self.threads_table:
+            self.threads_table.sort_by(event.column_key.value)
+
+    def open_thread(self, thread_id: str | None) -> None:
+        from console.screens.thread_detail import ThreadDetailScreen
+
+        if thread_id:
+            self.app.push_screen(ThreadDetailScreen(thread_id))
+
+    def open_pool(self, pool_id: str | None) -> None:
+        from console.screens.pool_detail import PoolDetailScreen
+
+        if pool_id:
+            threads = [row for row in self.threads_table.rows_by_id.values() if row.get("pool_id") == pool_id]
+            self.app.push_screen(PoolDetailScreen(pool_id, threads))
+
+    def open_feed_entry(self, key: str | None) -> None:
+        from console.screens.finding_detail import FindingDetailScreen
+
+        entry = self.feed.entries.get(key) if key else None
+        if entry is not None:
+            self.app.push_screen(FindingDetailScreen(entry))
+
+    def action_filter(self) -> None:
+        self._open_filter("threads")
+
+    def action_feed_filter(self) -> None:
+        self._open_filter("feed")
+
+    def _open_filter(self, target: str) -> None:
+        self.filter_target = target
+        box = self.query_one("#filter", FilterInput)
+        current = " ".join((self.threads_table if target == "threads" else self.feed).filter_terms)
+        box.placeholder = f"filter {target}: words to match (Esc clears, ⏎ keeps)"
+        box.value = current
+        box.add_class("-shown")
+        box.focus()
+
+    def close_filter(self, keep: bool) -> None:
+        box = self.query_one("#filter", FilterInput)
+        if not keep:
+            self._filter_target_widget().set_filter("")
+        box.remove_class("-shown")
+        self._filter_target_widget().focus()
+
+    def _filter_target_widget(self):
+        return self.threads_table if self.filter_target == "threads" else self.feed
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            event.stop()
+            self._filter_target_widget().set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            event.stop()
+            self.close_filter(keep=True)
+
+    def action_cycle_severity(self) -> None:
+        severity = self.feed.cycle_severity()
+        self.app.notify(f"feed: {severity or 'all severities'}", timeout=2)
+
+    def action_cycle_sort(self) -> None:
+        column = self.threads_table.cycle_sort()
+        self.app.notify(f"threads sorted by {column}", timeout=2)
+
+    def action_reverse_sort(self) -> None:
+        table = self.threads_table
+        table.sort_by(table.sort_column, reverse=not table.sort_reverse)
