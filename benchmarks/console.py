@@ -232,4 +232,8 @@ if __name__ == "__main__":
     parser.add_argument("--presses", type=int, default=15)
     parser.add_argument("--paced-seconds", type=float, default=20)
     parser.add_argument("--refresh", type=float, default=2.0)
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--switch-interval", type=float, default=None, help="sys.setswitchinterval (s)")
+    options = parser.parse_args()
+    if options.switch_interval:
+        sys.setswitchinterval(options.switch_interval)
+    asyncio.run(main(options))

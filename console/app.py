@@ -82,6 +82,8 @@ class ConsoleApp(App[int]):
             return
         self.gateway = gateway
         self.gateway_info = gateway.describe()
+        if getattr(gateway, "kind", None) == "local" and getattr(gateway, "runner", None) is None:
+            self.refresher.cpu_budget = None  # engine on this very thread: its CPU would count as ours
         if self.gateway_info.get("api_problem"):
             self.notify(f"JSON-RPC listener not started: {self.gateway_info['api_problem']}", severity="warning",
                         timeout=10)

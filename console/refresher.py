@@ -1,7 +1,13 @@
 """The view's refresh loop: a timer at the chosen rate (default 2 Hz, at most 4 Hz) fetches one
 engine snapshot at a time and hands it to the app, never while the view is paused or covered by
 another screen; `request()` asks for one sooner (after an operation), still at most 4 per second.
-Throughput and mean latency per interval are derived here from the snapshot's totals."""
+Throughput and mean latency per interval are derived here from the snapshot's totals.
+
+CPU budget: in the console process the engine and the UI share one interpreter (one GIL), so
+every millisecond the view spends is taken from the engine. The refresher measures the UI
+thread's CPU share; above `cpu_budget` (default 10 % of a core) it stretches the interval
+between refreshes (up to MAX_BACKOFF_S), and returns to the chosen rate when the share falls
+well below it. Operations still show their answers at once (they patch their rows)."""
 from __future__ import annotations
 
 import asyncio
@@ -18,6 +24,9 @@ RATES_HZ = (0.5, 1.0, 2.0, 4.0)
 MAX_HZ = RATES_HZ[-1]
 FEED_LIMIT = 100
 RESOURCES_EVERY_S = 1.0
+CPU_BUDGET = 0.10
+MAX_BACKOFF_S = 4.0
+BUDGET_WINDOW_S = 1.0
 
 
 @dataclass
@@ -28,9 +37,13 @@ class Rates:
 
 
 class Refresher:
-    def __init__(self, app, hz: float = 2.0, *, clock=time.monotonic) -> None:
+    def __init__(self, app, hz: float = 2.0, *, clock=time.monotonic, cpu_budget: float | None = CPU_BUDGET) -> None:
         self.app = app
         self.hz = min(MAX_HZ, max(RATES_HZ[0], hz))
+        self.interval = 1 / self.hz  # effective: longer than 1/hz while over the CPU budget
+        self.cpu_budget = cpu_budget
+        self.cpu_share = 0.0  # the UI thread's share of a core over the last window
+        self._cpu_mark = (time.thread_time(), time.monotonic())
         self.clock = clock  # display clock (throughput); pacing uses time.monotonic
         self._timer = None
         self._task: asyncio.Task | None = None
@@ -63,8 +76,13 @@ class Refresher:
     def slower(self) -> float:
         return self._set(next((rate for rate in reversed(RATES_HZ) if rate < self.hz), RATES_HZ[0]))
 
+    @property
+    def effective_hz(self) -> float:
+        return 1 / max(self.interval, 1 / self.hz)
+
     def _set(self, hz: float) -> float:
         self.hz = hz
+        self.interval = 1 / hz
         if self._timer is not None:
             self.start()
         return hz
@@ -72,10 +90,28 @@ class Refresher:
     # ---- fetching ---------------------------------------------------------------------------------
 
     def tick(self) -> None:
+        now = time.monotonic()
+        self._measure(now)
         if self.app.view_blocked():
             self.skipped += 1
             return
+        if now - self._last_start < self.interval - 0.5 / self.hz:
+            return  # backed off: over the CPU budget
         self.request()
+
+    def _measure(self, now: float) -> None:
+        cpu, wall = time.thread_time(), now
+        elapsed = wall - self._cpu_mark[1]
+        if elapsed < BUDGET_WINDOW_S:
+            return
+        self.cpu_share = (cpu - self._cpu_mark[0]) / elapsed
+        self._cpu_mark = (cpu, wall)
+        if not self.cpu_budget:
+            return
+        if self.cpu_share > self.cpu_budget:
+            self.interval = min(MAX_BACKOFF_S, self.interval * 1.25)
+        elif self.cpu_share < 0.6 * self.cpu_budget:
+            self.interval = max(1 / self.hz, self.interval / 1.25)
 
     def request(self) -> None:
         """Fetch a snapshot as soon as the 4 Hz cap allows (one at a time)."""

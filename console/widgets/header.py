@@ -20,7 +20,8 @@ class HeaderBar(Static):
 
     def show(self, engine: dict | None, gateway: dict, *, throughput: float | None, refresh_hz: float,
              paused: bool, problem: str | None = None) -> None:
-        key = (repr(engine), repr(gateway), throughput, refresh_hz, paused, problem, self.app.theme)
+        key = (repr(engine), repr(gateway), throughput, refresh_hz, paused, problem, self.app.theme,
+               round(getattr(self.app.refresher, "effective_hz", refresh_hz), 1))
         if key == self._last:
             return
         self._last = key
@@ -73,7 +74,9 @@ class HeaderBar(Static):
                     style=styles.error if threads.get("error_threads") else "")
         text.append(f"  {engine.get('pools', 0)} pools", style=styles.muted)
         text.append("  │ ", style=styles.muted)
-        text.append(f"{refresh_hz:g} Hz", style=styles.muted)
+        effective = getattr(self.app.refresher, "effective_hz", refresh_hz)
+        text.append(f"{refresh_hz:g} Hz" + (f" (now {effective:.1f}: CPU budget)" if effective < refresh_hz - 0.05
+                                           else ""), style=styles.muted)
         if paused:
             text.append("  ⏸ PAUSED", style=f"bold reverse {styles.warning}")
         if problem:
