@@ -4,10 +4,12 @@ another screen; `request()` asks for one sooner (after an operation), still at m
 Throughput and mean latency per interval are derived here from the snapshot's totals.
 
 CPU budget: in the console process the engine and the UI share one interpreter (one GIL), so
-every millisecond the view spends is taken from the engine. The refresher measures the UI
-thread's CPU share; above `cpu_budget` (default 10 % of a core) it stretches the interval
-between refreshes (up to MAX_BACKOFF_S), and returns to the chosen rate when the share falls
-well below it. Operations still show their answers at once (they patch their rows)."""
+every millisecond the view spends is taken from the engine. The refresher measures what a
+refresh cycle costs the UI thread (CPU time between two fetches) and spaces refreshes so that
+the view stays within `cpu_budget` (default 8 % of a core): interval = cost / budget, never
+shorter than 1 / the chosen rate, never longer than MAX_BACKOFF_S. With a light load the chosen
+rate holds; with a thousand busy threads the view slows down instead of the engine.
+Operations still show their effect at once (they patch their rows)."""
 from __future__ import annotations
 
 import asyncio
@@ -24,9 +26,8 @@ RATES_HZ = (0.5, 1.0, 2.0, 4.0)
 MAX_HZ = RATES_HZ[-1]
 FEED_LIMIT = 100
 RESOURCES_EVERY_S = 1.0
-CPU_BUDGET = 0.10
+CPU_BUDGET = 0.08
 MAX_BACKOFF_S = 4.0
-BUDGET_WINDOW_S = 1.0
 
 
 @dataclass
@@ -42,8 +43,9 @@ class Refresher:
         self.hz = min(MAX_HZ, max(RATES_HZ[0], hz))
         self.interval = 1 / self.hz  # effective: longer than 1/hz while over the CPU budget
         self.cpu_budget = cpu_budget
-        self.cpu_share = 0.0  # the UI thread's share of a core over the last window
-        self._cpu_mark = (time.thread_time(), time.monotonic())
+        self.cpu_share = 0.0  # the UI thread's share of a core over the last refresh cycle
+        self.cycle_cost: float | None = None  # UI CPU seconds per refresh cycle (smoothed)
+        self._cpu_mark = (0.0, 0.0)
         self.clock = clock  # display clock (throughput); pacing uses time.monotonic
         self._timer = None
         self._task: asyncio.Task | None = None
@@ -90,28 +92,27 @@ class Refresher:
     # ---- fetching ---------------------------------------------------------------------------------
 
     def tick(self) -> None:
-        now = time.monotonic()
-        self._measure(now)
         if self.app.view_blocked():
             self.skipped += 1
             return
-        if now - self._last_start < self.interval - 0.5 / self.hz:
+        if time.monotonic() - self._last_start < self.interval - 0.5 / self.hz:
             return  # backed off: over the CPU budget
         self.request()
 
-    def _measure(self, now: float) -> None:
-        cpu, wall = time.thread_time(), now
-        elapsed = wall - self._cpu_mark[1]
-        if elapsed < BUDGET_WINDOW_S:
+    def _account(self) -> None:
+        """At the start of each fetch: the UI thread's CPU since the previous one is what a refresh
+        cycle costs (apply, render, what else the view did); the next interval is that cost over
+        the budget (never shorter than 1 / hz)."""
+        cpu, now = time.thread_time(), time.monotonic()
+        previous_cpu, previous_at = self._cpu_mark
+        self._cpu_mark = (cpu, now)
+        if previous_at <= 0 or now - previous_at > 10 * MAX_BACKOFF_S:
             return
-        self.cpu_share = (cpu - self._cpu_mark[0]) / elapsed
-        self._cpu_mark = (cpu, wall)
-        if not self.cpu_budget:
-            return
-        if self.cpu_share > self.cpu_budget:
-            self.interval = min(MAX_BACKOFF_S, self.interval * 1.25)
-        elif self.cpu_share < 0.6 * self.cpu_budget:
-            self.interval = max(1 / self.hz, self.interval / 1.25)
+        cost = cpu - previous_cpu
+        self.cycle_cost = cost if self.cycle_cost is None else 0.6 * self.cycle_cost + 0.4 * cost
+        self.cpu_share = cost / max(now - previous_at, 1e-6)
+        if self.cpu_budget:
+            self.interval = min(MAX_BACKOFF_S, max(1 / self.hz, self.cycle_cost / self.cpu_budget))
 
     def request(self) -> None:
         """Fetch a snapshot as soon as the 4 Hz cap allows (one at a time)."""
@@ -126,6 +127,7 @@ class Refresher:
                 self._delayed = self.app.set_timer(wait, self._delayed_request, name="refresh-soon")
             return
         self._last_start = time.monotonic()
+        self._account()
         self._task = asyncio.create_task(self._fetch(), name="console-refresh")
         self._task.add_done_callback(self._done)
 

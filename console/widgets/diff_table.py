@@ -300,16 +300,26 @@ class DiffTable(DataTable):
         row_style = self._get_row_style(row_index, base_style)
         segments: list[Segment] = []
         table_width = 0
+        start = None  # x of the first column drawn: columns outside [x1, x2) are skipped
         for column_index, (column, value) in enumerate(zip(self.ordered_columns, cells)):
             column_width = column.get_render_width(self)
+            if table_width + column_width > x1 and table_width < x2:
+                if start is None:
+                    start = table_width
+                segments += self._cell_segments(value, row_index, column_index, row_style, column_width, cursor,
+                                                hover)
             table_width += column_width
-            segments += self._cell_segments(value, row_index, column_index, row_style, column_width, cursor, hover)
-        extend_style, _ = self._get_styles_to_render_cell(False, False, False, hover, cursor, self.show_cursor,
-                                                          self._show_hover_cursor, False, False)
-        extend_style = row_style + extend_style + Style.from_meta({"row": row_index, "column": 0,
-                                                                   "out_of_bounds": True})
-        segments.append(Segment(" " * max(0, width - table_width), extend_style))
-        strip = Strip(line_crop(segments, x1, x2, width)).adjust_cell_length(width, base_style).simplify()
+        if start is None:
+            start = table_width
+        if table_width < x2:
+            extend_style, _ = self._get_styles_to_render_cell(False, False, False, hover, cursor, self.show_cursor,
+                                                              self._show_hover_cursor, False, False)
+            extend_style = row_style + extend_style + Style.from_meta({"row": row_index, "column": 0,
+                                                                       "out_of_bounds": True})
+            segments.append(Segment(" " * max(0, width - table_width), extend_style))
+        drawn = max(table_width, width) - start
+        strip = Strip(line_crop(segments, x1 - start, x2 - start, drawn)).adjust_cell_length(width, base_style)
+        strip = strip.simplify()
         if len(self._own_line_cache) > 5_000:
             self._own_line_cache.clear()
         self._own_line_cache[key] = strip

@@ -14,7 +14,7 @@ class ThroughputChart(Vertical):
     DEFAULT_CSS = """
     ThroughputChart { height: 6; padding: 0 1; }
     ThroughputChart > Static { height: 1; }
-    ThroughputChart > Sparkline { height: 2; }
+    ThroughputChart > Sparkline { height: 1fr; min-height: 1; }
     ThroughputChart > #latency-spark > .sparkline--max-color { color: $warning; }
     ThroughputChart > #latency-spark > .sparkline--min-color { color: $warning 30%; }
     """
