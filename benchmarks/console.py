@@ -1,9 +1,11 @@
 """The operator console attached to a busy engine, against the same engine headless, in one run.
 
     python benchmarks/console.py [--pools 50] [--per-pool 20] [--seconds 10] [--rounds 2]
-                                 [--presses 15] [--paced-seconds 20] [--refresh 2]
+                                 [--presses 15] [--paced-seconds 20] [--refresh 2] [--shards N]
 
-The engine runs 50 pools x 20 threads (benchmarks/engine.py builds them) on the embedded chain.
+The engine runs 50 pools x 20 threads (benchmarks/engine.py builds them) on the embedded chain,
+opened as `frt-stress console` opens it: in shard processes (cores minus reserved_cores) and the
+coordinator on its own thread in this process; `--shards 0` puts the whole engine in this process.
 
 (a) pacing 0: verified operations per second with no console, then with the console attached
     (the App on Textual's headless driver, refreshing at --refresh Hz, 160x50 cells), alternating
@@ -12,7 +14,8 @@ The engine runs 50 pools x 20 threads (benchmarks/engine.py builds them) on the 
     and time (1) until the table cell shows the engine's answer "■ stopped" and (2) until the
     next frame the compositor produced after that (what a terminal would draw). Also `p` (pause
     the view: a pure view action) until the header shows PAUSED. Target: <= 200 ms.
-(c) the design's pacing (750-2000 ms): ops/s headless vs console, and `x` key to screen.
+(c) the design's pacing (750-2000 ms), a second engine: ops/s headless vs console, and `x` key
+    to screen.
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from console.engine_thread import EngineThread  # noqa: E402
 from console.gateway import LocalGateway  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.engine import Engine  # noqa: E402
+from engine.open import open_engine  # noqa: E402
 
 SIZE = (160, 50)
 
@@ -106,7 +110,7 @@ class Attached:
         return float("nan")
 
 
-async def key_to_screen_stop(attached: Attached, engine: Engine, presses: int) -> tuple[list[float], ...]:
+async def key_to_screen_stop(attached: Attached, presses: int) -> tuple[list[float], ...]:
     """In ms: press -> first frame showing '◌ stopping…' (the key's own effect), press -> cell
     shows '■ stopped' (the engine's answer), press -> first frame after that."""
     app = attached.app
@@ -115,7 +119,9 @@ async def key_to_screen_stop(attached: Attached, engine: Engine, presses: int) -
     for _ in range(presses):
         await asyncio.sleep(0.4)
         visible = table.keys_in_order[: max(1, table.size.height - 2)]
-        running = [key for key in visible if engine.threads.get(key) and engine.threads[key].status == "running"]
+        status_column = table._column_keys.index("status")
+        running = [key for key in visible if table._shown_cells.get(key)
+                   and table._shown_cells[key][status_column][0].startswith("▶")]
         if not running:
             break
         thread_id = running[len(to_cell) % len(running)]
@@ -123,7 +129,6 @@ async def key_to_screen_stop(attached: Attached, engine: Engine, presses: int) -
         await asyncio.sleep(0.3)
         pressed = attached.press("x")
         deadline = pressed + 10
-        status_column = table._column_keys.index("status")
         pending_at = None
         while time.perf_counter() < deadline:
             shown = table._shown_cells.get(thread_id)
@@ -168,20 +173,37 @@ def summary(values: list[float]) -> str:
     return f"median {statistics.median(values):.0f} ms, p95 {p95:.0f} ms, max {values[-1]:.0f} ms (n={len(values)})"
 
 
-async def main(options) -> None:
-    data_dir = tempfile.mkdtemp(prefix="frt-console-bench-")
-    settings = Settings.model_validate({"data_dir": data_dir, "embedded": {"persist": False},
-                                        "engine": {"seed": 1, "sol_monitor_interval_s": 5,
-                                                   "pacing_min_ms": 0, "pacing_max_ms": 0}})
-    runner = EngineThread().start()  # as in `frt-stress console`: the engine on its own thread and loop
-    engine = await runner.run(Engine.open(settings))
+async def open_built(options, pacing_ms: tuple[int, int]):
+    """The engine as `frt-stress console` opens it (open_engine: shard processes unless --shards 0),
+    on its own thread and loop, with 1,000 threads built and running."""
+    settings = Settings.model_validate({"data_dir": tempfile.mkdtemp(prefix="frt-console-bench-"),
+                                        "embedded": {"persist": False},
+                                        "engine": {"seed": 1, "sol_monitor_interval_s": 5, "shards": options.shards,
+                                                   "pacing_min_ms": pacing_ms[0], "pacing_max_ms": pacing_ms[1]}})
+    runner = EngineThread().start()
+    engine = await runner.run(open_engine(settings))
     started = time.perf_counter()
     await runner.run(build(engine, options.pools, options.per_pool))
-    print(f"setup: {options.pools} pools, {len(engine.threads)} threads in {time.perf_counter() - started:.1f} s")
-
-    # (a) pacing 0: headless vs console, alternating
     await runner.run(engine.start_all_threads())
+    print(f"setup ({describe_engine(engine)}, pacing {pacing_ms[0]}-{pacing_ms[1]} ms): {options.pools} pools, "
+          f"{options.pools * options.per_pool} threads in {time.perf_counter() - started:.1f} s")
     await asyncio.sleep(2)
+    return engine, runner
+
+
+def describe_engine(engine) -> str:
+    shards = getattr(engine, "shards", None)
+    return f"{len(shards)} shard process(es)" if shards is not None else "in-process engine"
+
+
+async def close(engine, runner: EngineThread) -> None:
+    await runner.run(engine.close())
+    runner.stop()
+
+
+async def main(options) -> None:
+    # (a) pacing 0: headless vs console, alternating
+    engine, runner = await open_built(options, (0, 0))
     headless, attached_rates, costs = [], [], []
     for round_index in range(options.rounds):
         headless.append(await ops_rate(engine, options.seconds))
@@ -194,7 +216,7 @@ async def main(options) -> None:
             refreshes = attached.app.refresher.fetches - fetches
             costs.append(((attached.apply_s - apply_s) / max(refreshes, 1) * 1000,
                           (attached.snapshot_s - snapshot_s) / max(refreshes, 1) * 1000, refreshes / options.seconds,
-                          ui_share))
+                          ui_share, (attached.app.refresher.cycle_cost or 0) * 1000))
         print(f"  round {round_index + 1}: headless {headless[-1]:,.0f} ops/s, console {attached_rates[-1]:,.0f} ops/s")
     h, c = statistics.mean(headless), statistics.mean(attached_rates)
     apply_ms = statistics.mean(cost[0] for cost in costs)
@@ -202,35 +224,34 @@ async def main(options) -> None:
     print(f"(a) pacing 0: headless {h:,.0f} ops/s, console attached {c:,.0f} ops/s: {100 * c / h:.1f} % "
           f"(target >= 85 %); per refresh: snapshot {snapshot_ms:.1f} ms + apply {apply_ms:.1f} ms at "
           f"{statistics.mean(cost[2] for cost in costs):.1f} refreshes/s; UI thread CPU "
-          f"{100 * statistics.mean(cost[3] for cost in costs):.1f} % of a core")
+          f"{100 * statistics.mean(cost[3] for cost in costs):.1f} % of a core, "
+          f"{statistics.mean(cost[4] for cost in costs):.0f} ms of it per refresh cycle")
 
     # (b) key to screen at pacing 0
     async with Attached(engine, runner, options.refresh) as attached:
         await asyncio.sleep(1.5)
-        to_pending, to_cell, to_frame = await key_to_screen_stop(attached, engine, options.presses)
+        to_pending, to_cell, to_frame = await key_to_screen_stop(attached, options.presses)
         pause = await key_to_screen_pause(attached, options.presses)
-    print(f"(b) pacing 0, key `x` (stop) -> frame showing '◌ stopping…': {summary(to_pending)}  (target <= 200 ms)")
-    print(f"    key `x` -> cell shows the engine's '■ stopped': {summary(to_cell)}; next frame: {summary(to_frame)}")
+    print(f"(b) pacing 0, key `x` (stop) -> frame showing '◌ stopping…': {summary(to_pending)}")
+    print(f"    key `x` -> cell shows the engine's '■ stopped': {summary(to_cell)}; its frame: {summary(to_frame)}  "
+          f"(target <= 200 ms)")
     print(f"    key `p` (pause view) -> frame with PAUSED: {summary(pause)}")
-    await runner.run(engine.stop_all_threads())
+    await close(engine, runner)
 
     # (c) the design's pacing
     if options.paced_seconds > 0:
-        settings.engine.pacing_min_ms, settings.engine.pacing_max_ms = 750, 2000
-        await runner.run(engine.start_all_threads())
-        await asyncio.sleep(3)
+        engine, runner = await open_built(options, (750, 2000))
         paced_headless = await ops_rate(engine, options.paced_seconds)
         async with Attached(engine, runner, options.refresh) as attached:
             await asyncio.sleep(1.5)
             paced_console = await ops_rate(engine, options.paced_seconds)
             paced_hz = attached.app.refresher.effective_hz
-            paced_pending, paced_cell, paced_frame = await key_to_screen_stop(attached, engine, options.presses)
+            paced_pending, paced_cell, paced_frame = await key_to_screen_stop(attached, options.presses)
         print(f"(c) design pacing: headless {paced_headless:,.0f} ops/s, console {paced_console:,.0f} ops/s "
               f"({100 * paced_console / paced_headless:.1f} %), view refreshing at {paced_hz:.1f} Hz")
         print(f"    key `x` -> frame showing '◌ stopping…': {summary(paced_pending)}; -> '■ stopped' "
               f"{summary(paced_cell)}; -> its frame {summary(paced_frame)}")
-    await runner.run(engine.close())
-    runner.stop()
+        await close(engine, runner)
 
 
 if __name__ == "__main__":
@@ -242,6 +263,8 @@ if __name__ == "__main__":
     parser.add_argument("--presses", type=int, default=15)
     parser.add_argument("--paced-seconds", type=float, default=20)
     parser.add_argument("--refresh", type=float, default=2.0)
+    parser.add_argument("--shards", type=int, default=None,
+                        help="shard processes (default: as configured, cores minus reserved_cores); 0 = in-process")
     parser.add_argument("--switch-interval", type=float, default=None, help="sys.setswitchinterval (s)")
     options = parser.parse_args()
     if options.switch_interval:

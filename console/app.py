@@ -21,7 +21,7 @@ from textual.screen import Screen
 
 from console.bindings import APP_KEYS, MAIN_KEYS, bindings
 from console.gateway import EngineGateway, GatewayError
-from console.refresher import Refresher
+from console.refresher import SHARED_CORES_BUDGET, Refresher
 from console.screens.confirm import ConfirmScreen
 from console.screens.help import HelpScreen
 from console.screens.log import LogScreen
@@ -82,8 +82,11 @@ class ConsoleApp(App[int]):
             return
         self.gateway = gateway
         self.gateway_info = gateway.describe()
-        if getattr(gateway, "kind", None) == "local" and getattr(gateway, "runner", None) is None:
+        local = getattr(gateway, "kind", None) == "local"
+        if local and getattr(gateway, "runner", None) is None:
             self.refresher.cpu_budget = None  # engine on this very thread: its CPU would count as ours
+        elif not local or self.gateway_info.get("shards"):
+            self.refresher.cpu_budget = SHARED_CORES_BUDGET  # the engine's work is in other processes
         if self.gateway_info.get("api_problem"):
             self.notify(f"JSON-RPC listener not started: {self.gateway_info['api_problem']}", severity="warning",
                         timeout=10)
@@ -93,6 +96,19 @@ class ConsoleApp(App[int]):
         log.info("console attached (%s)", self.gateway_info)
         self.refresher.start()
         self.refresher.request()
+        await self._report_problems()
+
+    async def _report_problems(self) -> None:
+        try:
+            problems = await self.gateway.problems()
+        except GatewayError as exc:
+            log.warning("could not read the engine's problems: %s", exc)
+            return
+        for problem in problems:
+            log.warning("engine: %s", problem)
+        if problems:
+            more = f" (+{len(problems) - 1} more in the log view, l)" if len(problems) > 1 else ""
+            self.notify(problems[0] + more, title="The engine reports", severity="warning", timeout=15)
 
     async def wait_connected(self) -> None:
         await self.connected.wait()

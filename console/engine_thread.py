@@ -5,7 +5,9 @@ asyncio loop has no priorities: on a shared loop every key press would wait behi
 console runs the Engine — and its JSON-RPC listener — on a dedicated thread with its own loop,
 and the Textual UI on the main thread; LocalGateway hands each call to the engine loop
 (`run_coroutine_threadsafe`) and awaits the answer without blocking the UI. Only the engine
-thread touches engine state.
+thread touches engine state. By default the engine's workers run in shard processes and this
+thread holds only their coordinator (and the listener); with engine.shards = 0 it holds the
+whole engine, and then shares this process's interpreter lock with the UI.
 """
 from __future__ import annotations
 

@@ -39,6 +39,7 @@ class EngineGateway(Protocol):
 
     def describe(self) -> dict: ...
     async def snapshot(self, feed_limit: int = 100) -> dict: ...
+    async def problems(self) -> list[str]: ...
     async def resources(self) -> dict: ...
     async def get_thread_status(self, thread_id: str) -> dict: ...
     async def get_pool(self, pool_id: str) -> dict: ...
@@ -85,6 +86,10 @@ class _Calls:
 
     async def snapshot(self, feed_limit: int = 100) -> dict:
         return await self._call("get_snapshot", feed_limit=feed_limit)
+
+    async def problems(self) -> list[str]:
+        """What the engine found wrong when it opened (corrupt files, shards, unused state)."""
+        return list((await self._call("get_engine_status")).get("problems") or [])
 
     async def get_thread_status(self, thread_id: str) -> dict:
         return await self._call("get_thread_status", thread_id=thread_id)
@@ -162,7 +167,7 @@ class LocalGateway(_Calls):
     def describe(self) -> dict:
         server = self.server
         return {"kind": self.kind, "api_url": server.url if server is not None else None,
-                "api_problem": self.server_problem}
+                "api_problem": self.server_problem, "shards": len(getattr(self.engine, "shards", None) or ())}
 
     async def _call(self, method: str, **params: Any) -> Any:
         if self.runner is not None:
@@ -258,8 +263,9 @@ def _rpc_message(message: str, data: Any) -> str:
 
 async def open_local(settings, *, listen: bool = True, api_host: str | None = None,
                      api_port: int | None = None, threaded: bool = True) -> LocalGateway:
-    """Open the Engine of `settings` — on its own thread and loop unless `threaded` is false —
-    and, unless `listen` is false, its JSON-RPC listener next to it (same loop as the engine).
+    """Open the engine of `settings` as `serve` and `run` do (shard processes unless
+    engine.shards = 0) — on its own thread and loop unless `threaded` is false — and, unless
+    `listen` is false, its JSON-RPC listener next to it (same loop as the engine).
     A listener that cannot start is reported (describe()["api_problem"]) and the console goes
     on without it."""
     from console.engine_thread import EngineThread
@@ -277,9 +283,9 @@ async def open_local(settings, *, listen: bool = True, api_host: str | None = No
 
 
 async def _open_here(settings, listen: bool, api_host: str | None, api_port: int | None) -> LocalGateway:
-    from engine.engine import Engine
+    from engine.open import open_engine
 
-    engine = await Engine.open(settings)
+    engine = await open_engine(settings)
     gateway = LocalGateway(engine, owns_engine=True)
     if listen:
         try:

@@ -3,19 +3,23 @@ engine snapshot at a time and hands it to the app, never while the view is pause
 another screen; `request()` asks for one sooner (after an operation), still at most 4 per second.
 Throughput and mean latency per interval are derived here from the snapshot's totals.
 
-CPU budget: in the console process the engine and the UI share one interpreter (one GIL), so
-every millisecond the view spends is taken from the engine. The refresher measures what a
-refresh cycle costs the UI thread (CPU time between two fetches) and spaces refreshes so that
-the view stays within `cpu_budget` (default 8 % of a core): interval = cost / budget, never
-shorter than 1 / the chosen rate, never longer than MAX_BACKOFF_S. With a light load the chosen
-rate holds; with a thousand busy threads the view slows down instead of the engine.
-Operations still show their effect at once (they patch their rows)."""
+CPU budget: the refresher measures what a refresh cycle costs the UI thread (CPU time between
+two fetches; the median of the last few cycles, the first full build left out) and spaces
+refreshes so that the view stays within `cpu_budget` of a core: interval = cost / budget, never
+shorter than 1 / the chosen rate, never longer than MAX_BACKOFF_S. When the whole engine runs in
+the console process (engine.shards = 0) it shares one interpreter lock with the UI, so every
+millisecond the view spends is taken from the engine: the budget is then IN_PROCESS_BUDGET. With
+shard processes (the default) or a remote engine, the view only shares the machine's cores:
+SHARED_CORES_BUDGET. With a light load the chosen rate holds; under a heavy one the view slows
+down instead of the engine. Operations still show their effect at once (they patch their rows)."""
 from __future__ import annotations
 
 import asyncio
 import inspect
 import logging
+import statistics
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from console.gateway import GatewayError
@@ -26,8 +30,10 @@ RATES_HZ = (0.5, 1.0, 2.0, 4.0)
 MAX_HZ = RATES_HZ[-1]
 FEED_LIMIT = 100
 RESOURCES_EVERY_S = 1.0
-CPU_BUDGET = 0.08
+IN_PROCESS_BUDGET = 0.08
+SHARED_CORES_BUDGET = 0.25
 MAX_BACKOFF_S = 4.0
+COST_SAMPLES = 5
 
 
 @dataclass
@@ -38,13 +44,14 @@ class Rates:
 
 
 class Refresher:
-    def __init__(self, app, hz: float = 2.0, *, clock=time.monotonic, cpu_budget: float | None = CPU_BUDGET) -> None:
+    def __init__(self, app, hz: float = 2.0, *, clock=time.monotonic, cpu_budget: float | None = IN_PROCESS_BUDGET) -> None:
         self.app = app
         self.hz = min(MAX_HZ, max(RATES_HZ[0], hz))
         self.interval = 1 / self.hz  # effective: longer than 1/hz while over the CPU budget
         self.cpu_budget = cpu_budget
         self.cpu_share = 0.0  # the UI thread's share of a core over the last refresh cycle
-        self.cycle_cost: float | None = None  # UI CPU seconds per refresh cycle (smoothed)
+        self.cycle_cost: float | None = None  # UI CPU seconds per refresh cycle (median of recent ones)
+        self._costs: deque[float] = deque(maxlen=COST_SAMPLES)
         self._cpu_mark = (0.0, 0.0)
         self.clock = clock  # display clock (throughput); pacing uses time.monotonic
         self._timer = None
@@ -109,8 +116,11 @@ class Refresher:
         if previous_at <= 0 or now - previous_at > 10 * MAX_BACKOFF_S:
             return
         cost = cpu - previous_cpu
-        self.cycle_cost = cost if self.cycle_cost is None else 0.6 * self.cycle_cost + 0.4 * cost
         self.cpu_share = cost / max(now - previous_at, 1e-6)
+        if self.fetches <= 1:
+            return  # the first cycle builds every row once: not what a refresh costs
+        self._costs.append(cost)
+        self.cycle_cost = statistics.median(self._costs)
         if self.cpu_budget:
             self.interval = min(MAX_BACKOFF_S, max(1 / self.hz, self.cycle_cost / self.cpu_budget))
 

@@ -207,7 +207,8 @@ class Engine:
         return {key: value for key, value in record.summary().items() if key != "created_at"}
 
     async def list_pools(self) -> dict:
-        return {"pools": [pool.record.summary() | {"thread_counts": self._thread_counts(pool_id)}
+        counts = self._thread_counts_by_pool()
+        return {"pools": [pool.record.summary() | {"thread_counts": counts[pool_id]}
                           for pool_id, pool in self.pools.items()]}
 
     async def get_pool(self, pool_id: str) -> dict:
@@ -217,13 +218,13 @@ class Engine:
         if accounts[0] is None:
             raise PoolNotFound(f"Pool {pool_id} has no account on the chain")
         view = await observe(self.cluster, addresses, self.core.pubkey)
-        return status_view.pool_detail(pool, view.pool, self._thread_counts(pool_id))
+        return status_view.pool_detail(pool, view.pool, self._thread_counts_by_pool()[pool_id])
 
-    def _thread_counts(self, pool_id: str) -> dict:
-        counts = {kind: 0 for kind in THREAD_TYPES}
+    def _thread_counts_by_pool(self) -> dict[str, dict]:
+        counts = {pool_id: {kind: 0 for kind in THREAD_TYPES} for pool_id in self.pools}
         for thread in self.threads.values():
-            if thread.pool_id == pool_id:
-                counts[thread.thread_type] += 1
+            if thread.pool_id in counts:
+                counts[thread.pool_id][thread.thread_type] += 1
         return counts
 
     # ================================================================== threads: creation
@@ -328,7 +329,7 @@ class Engine:
             return {"thread_id": thread_id, "status": thread.status, "message": f"not running ({thread.status})"}
         session_file = await self._stop_worker(thread_id, "manual_stop")
         self._save_threads()
-        self._save_statistics()
+        self._mark_stats_dirty()  # its session file holds the final figures; statistics.json follows on the next flush
         return {"thread_id": thread_id, "status": STOPPED, "session_file": session_file}
 
     async def _stop_worker(self, thread_id: str, reason: str) -> str | None:
@@ -336,7 +337,10 @@ class Engine:
         thread = self.threads[thread_id]
         if running is not None:
             running.worker.request_stop()
-            await asyncio.gather(running.task, return_exceptions=True)
+            if running.worker.cancellable:
+                running.task.cancel()  # nothing in flight: it ends at its next step, with nothing left to count
+            else:
+                await asyncio.gather(running.task, return_exceptions=True)  # finished and verified first
         if thread.status == ERROR:
             return None  # its session was closed when it entered the error state
         if thread.status == RUNNING:
@@ -719,11 +723,12 @@ class Engine:
         """Everything a live view needs in one cheap call: no per-thread chain reads (balances
         are the ones each thread's last cycle observed)."""
         core_lamports = await self.cluster.get_balance(self.core.pubkey)
+        counts = self._thread_counts_by_pool()
         return {
             "taken_at": utc_now_iso(),
             "engine": status_view.engine_header(self, core_lamports),
             "threads": [status_view.thread_row(t) for t in self.threads.values()],
-            "pools": [status_view.pool_row(pool, self._thread_counts(pool_id)) for pool_id, pool in self.pools.items()],
+            "pools": [status_view.pool_row(pool, counts[pool_id]) for pool_id, pool in self.pools.items()],
             "feed": self.feed.latest(feed_limit),
             "feed_version": self.feed.version,
         }

@@ -4,6 +4,7 @@ Pure functions of engine state: the API and the console show exactly these."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from engine.observe import PoolView, WalletView
 from engine.pools import PoolRuntime
@@ -24,8 +25,13 @@ def _relevant_lp(thread: ThreadRecord, wallet: WalletView) -> int:
 def _seconds_since(iso: str | None) -> float | None:
     if not iso:
         return None
-    moment = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-    return round((datetime.now(timezone.utc) - moment).total_seconds(), 1)
+    return round((datetime.now(timezone.utc) - _parse_utc(iso)).total_seconds(), 1)
+
+
+@lru_cache(maxsize=8192)
+def _parse_utc(iso: str) -> datetime:
+    """A thread's session start is read at every snapshot: parse each string once."""
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
 def _ops_per_minute(stats: ThreadStats) -> float:

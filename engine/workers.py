@@ -89,11 +89,18 @@ class Worker:
         self.config = host.settings.engine
         self.rng = thread.rng
         self.stopping = False
+        self.in_operation = False  # holding its pool's lock: observing, sending, verifying, sharing
         self._wake = asyncio.Event()
 
     def request_stop(self) -> None:
         self.stopping = True
         self._wake.set()
+
+    @property
+    def cancellable(self) -> bool:
+        """Outside an operation (pausing, parked at the turn gate, queued for its pool's lock)
+        nothing has been sent: a stop may cancel the worker at once instead of waiting for it."""
+        return not self.in_operation
 
     async def run(self) -> None:
         thread = self.thread
@@ -132,33 +139,40 @@ class Worker:
 
     async def _cycle(self, thread: ThreadRecord, pool: PoolRuntime, host) -> Outcome | None:
         async with pool.lock:
+            self.in_operation = True
+            try:
+                return await self._operate(thread, pool, host)
+            finally:
+                self.in_operation = False
+
+    async def _operate(self, thread: ThreadRecord, pool: PoolRuntime, host) -> Outcome | None:
+        before = await observe(host.cluster, pool.addresses, thread.wallet.pubkey)
+        if before.pool is None:
+            self.host.enter_error_state(thread, {"error": f"pool {pool.record.pool_id} no longer exists",
+                                                 "at": utc_now_iso()})
+            return None
+        if before.wallet.sol < self.config.sol_threshold_lamports:
+            await host.ensure_core_lamports(self.config.sol_topup_lamports)
+            await top_up_sol(host.client, host.core, [thread], self.config.sol_topup_lamports)
             before = await observe(host.cluster, pool.addresses, thread.wallet.pubkey)
-            if before.pool is None:
-                self.host.enter_error_state(thread, {"error": f"pool {pool.record.pool_id} no longer exists",
-                                                     "at": utc_now_iso()})
-                return None
-            if before.wallet.sol < self.config.sol_threshold_lamports:
-                await host.ensure_core_lamports(self.config.sol_topup_lamports)
-                await top_up_sol(host.client, host.core, [thread], self.config.sol_topup_lamports)
+        balance = self._input_balance(before)
+        if self._needs_refill(balance):
+            if (await refill(host.client, host.core, thread, pool)).ok:
+                host.count_minted(pool.mint(thread.input_token), thread.initial_amount)
                 before = await observe(host.cluster, pool.addresses, thread.wallet.pubkey)
-            balance = self._input_balance(before)
-            if self._needs_refill(balance):
-                if (await refill(host.client, host.core, thread, pool)).ok:
-                    host.count_minted(pool.mint(thread.input_token), thread.initial_amount)
-                    before = await observe(host.cluster, pool.addresses, thread.wallet.pubkey)
-                    balance = self._input_balance(before)
-            thread.wallet_view, pool.last_view = before.wallet, before.pool
-            amount = self._choose_amount(balance)
-            if amount == 0:
-                host.record_wait(thread, self._waiting_reason())
-                return None
-            operation = OPERATION_OF[thread.thread_type]
-            outcome = await run_verified(host.client, pool, thread.wallet, operation, thread.input_token, amount,
-                                         check=self.config.check_invariants, before=before)
-            thread.wallet_view, pool.last_view = outcome.after.wallet, outcome.after.pool
-            host.record_outcome(thread, pool, outcome)
-            if outcome.ok and outcome.output > 0:
-                await self._share(outcome.output)
+                balance = self._input_balance(before)
+        thread.wallet_view, pool.last_view = before.wallet, before.pool
+        amount = self._choose_amount(balance)
+        if amount == 0:
+            host.record_wait(thread, self._waiting_reason())
+            return None
+        operation = OPERATION_OF[thread.thread_type]
+        outcome = await run_verified(host.client, pool, thread.wallet, operation, thread.input_token, amount,
+                                     check=self.config.check_invariants, before=before)
+        thread.wallet_view, pool.last_view = outcome.after.wallet, outcome.after.pool
+        host.record_outcome(thread, pool, outcome)
+        if outcome.ok and outcome.output > 0:
+            await self._share(outcome.output)
         return outcome
 
     # ---- decisions -----------------------------------------------------------------------------

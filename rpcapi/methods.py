@@ -273,6 +273,12 @@ METHOD_LIST: list[Method] = [
            "Cluster, program id and mode, uptime, thread and pool counts, totals, throughput, CPU per core.",
            _obj("cluster", "program_id", "core_wallet", "uptime_seconds", "pools", "threads", "totals", "throughput",
                 "cpu_percent_per_core", "api"), cacheable=True),
+    Method("get_snapshot", s.SnapshotParams, lambda ctx, p: ctx.engine.snapshot(feed_limit=p.feed_limit), False,
+           "Everything a live view needs in one cheap call (what the console polls): the engine's header, a row "
+           "per thread and per pool, the newest feed entries.",
+           _obj("taken_at", "engine", "threads", "pools", "feed", "feed_version", threads=_ARRAY, pools=_ARRAY,
+                feed=_ARRAY, feed_version=_INT), cacheable=True,
+           description="Balances are those each thread's last cycle observed: no chain reads per thread."),
     Method("rpc.discover", s.NoParams, lambda ctx, p: ctx.openrpc(), False,
            "This API's OpenRPC document.", _obj("openrpc", "info", "methods")),
 ]

@@ -132,6 +132,11 @@ class FindingsParams(Params):
     limit: Limit = Field(50, description="Only the newest `limit` findings (the count covers all).")
 
 
+class SnapshotParams(Params):
+    feed_limit: Annotated[int, Field(ge=0, le=1_000)] = Field(
+        100, description="At most this many feed entries (deduplicated errors and findings), newest first.")
+
+
 class AirdropParams(Params):
     lamports: PositiveAmount = Field(description="Lamports to request from the cluster's faucet.")
     address: PubkeyStr | None = Field(None, description="Recipient; the core wallet if absent.")

@@ -1,6 +1,7 @@
 """The console against a real engine on the embedded chain: seeded (deterministic mints and
 wallets), a fixed core wallet keypair (a stable core address), one-cycle pacing (a started
-thread runs one cycle, then sleeps for an hour), a fixed CPU sampler and no cursor blink."""
+thread runs one cycle, then sleeps for an hour), a fixed CPU sampler and no cursor blink. The
+engine is in-process (shards = 0) unless a test asks for shard processes."""
 from __future__ import annotations
 
 import asyncio
@@ -40,7 +41,7 @@ def console_settings(root: Path, **engine) -> Settings:
         "wallet": {"core_keypair": str(keypair)},
         "embedded": {"persist": False},
         "engine": {"seed": 7, "thread_initial_lamports": 5_000_000_000, "sol_monitor_interval_s": 3600,
-                   **ONE_CYCLE_PACING, **engine},
+                   "shards": 0, **ONE_CYCLE_PACING, **engine},
     })
 
 
@@ -66,7 +67,7 @@ def make_console(gateway_or_connect, state_dir: Path, **options) -> ConsoleApp:
 
 async def refreshed(app: ConsoleApp, pilot=None) -> None:
     """Fetch and apply a snapshot now (ignoring the 4 Hz cap), then let the screen settle."""
-    await app.wait_connected()
+    await asyncio.wait_for(app.wait_connected(), 30)  # an app that could not connect has exited
     await app.refresher.wait_idle()
     app.refresher._last_start = -1e9
     app.refresher.request()

@@ -52,3 +52,11 @@ async def test_console_with_the_engine_on_its_own_thread(tmp_path, monkeypatch):
     assert gateway.engine._closed
     sessions = gateway.engine.store.list_sessions(thread_id)
     assert sessions and sessions[0]["session_info"]["stop_reason"] == "engine_shutdown"
+
+
+async def test_the_engines_problems_are_shown_when_the_console_attaches(engine, console):
+    engine.problems.append("threads.json was corrupt; the backup was used")
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        await until(lambda: any("threads.json was corrupt" in n.message for n in app._notifications))

@@ -65,20 +65,21 @@ def _wait(pid: int, timeout: float, fd: int | None = None) -> int:
 
 @pytest.fixture
 async def prepared(tmp_path, monkeypatch):
-    """A data directory whose engine has one pool and a thread that was running when it closed
-    (so the console resumes it)."""
-    from engine.engine import Engine
+    """A data directory whose engine — one shard process, as `frt-stress console` opens it on a
+    2-core machine — has one pool and a thread that was running when it closed (so the console
+    resumes it)."""
+    from engine.open import open_engine
 
     monkeypatch.delenv("FRT_STRESS_PASSPHRASE", raising=False)
-    settings = console_settings(tmp_path, pacing_min_ms=200, pacing_max_ms=400)
+    settings = console_settings(tmp_path, pacing_min_ms=200, pacing_max_ms=400, shards=1)
     settings = settings.model_copy(update={"embedded": settings.embedded.model_copy(update={"persist": True})})
-    engine = await Engine.open(settings, start_background=False)
+    engine = await open_engine(settings)
     ids = await build_pool(engine)
     await engine.start_thread(ids["deposit"])
     await engine.close()  # remembered as running
     config = tmp_path / "config.toml"
     config.write_text(f'data_dir = "{settings.data_dir}"\n[wallet]\ncore_keypair = "{settings.wallet.core_keypair}"\n'
-                      f'[engine]\nseed = 7\npacing_min_ms = 200\npacing_max_ms = 400\n')
+                      f'[engine]\nseed = 7\nshards = 1\npacing_min_ms = 200\npacing_max_ms = 400\n')
     return settings, config, ids
 
 
@@ -109,7 +110,7 @@ def test_console_process_ends_cleanly(prepared, how):
     finally:
         if fd is not None:
             os.close(fd)
-    sessions = sorted((settings.data_dir / "sessions" / ids["deposit"]).glob("*.json"))
+    sessions = sorted((settings.data_dir / "shards" / "0" / "sessions" / ids["deposit"]).glob("*.json"))
     assert len(sessions) == 2, "the console did not write the resumed thread's session"  # 1 from `prepared`
     assert '"stop_reason": "engine_shutdown"' in sessions[-1].read_text()
     log = (settings.data_dir / "logs" / "console.log").read_text()

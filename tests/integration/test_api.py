@@ -168,6 +168,9 @@ async def test_every_method_succeeds_with_the_documented_shapes(api):
         assert engine_status["cluster"]["mode"] == "embedded-emulated"
         assert engine_status["program_id"] == str(engine.cluster.program_id)
         assert engine_status["throughput"]["total_operations"] >= 1 and engine_status["cpu_percent_per_core"]
+        snapshot = await run("get_snapshot", feed_limit=5)
+        assert {row["thread_id"] for row in snapshot["threads"]} == set(engine.threads)
+        assert {row["pool_id"] for row in snapshot["pools"]} == set(engine.pools) and len(snapshot["feed"]) <= 5
 
     assert set(results) | {"rpc.discover"} == set(METHODS)
     # Private keys never appear in an answer (raw bytes as JSON, or base58).

@@ -310,6 +310,33 @@ async def test_sessions_are_written_on_stop_and_statistics_reset_on_start(open_e
     assert len((await engine.get_thread_sessions(thread_id))["sessions"]) == 2
 
 
+async def test_stop_does_not_wait_for_a_worker_queued_outside_an_operation(open_engine):
+    """A worker queued for its pool's lock has sent nothing: stop ends it at once (nothing counted,
+    the lock left as it was); an operation in flight is finished and verified before a stop."""
+    import asyncio
+
+    engine = await open_engine(pacing_min_ms=0, pacing_max_ms=0)
+    pool_id = await _pool(engine)
+    thread_id = (await engine.create_deposit_thread(pool_id, "A", 100 * X))["thread_id"]
+    lock = engine.pools[pool_id].lock
+    await lock.acquire()  # another holder keeps the pool busy
+    await engine.start_thread(thread_id)
+    await settle()
+    assert not engine._running[thread_id].worker.in_operation
+    stopped = await asyncio.wait_for(engine.stop_thread(thread_id), 2)
+    assert stopped["status"] == "stopped" and engine.threads[thread_id].stats.total_attempts == 0
+    assert lock.locked()
+    lock.release()
+    await engine.start_thread(thread_id)
+    for _ in range(50):
+        await asyncio.sleep(0)
+    while not engine._running[thread_id].worker.in_operation:
+        await asyncio.sleep(0)
+    await engine.stop_thread(thread_id)  # asked mid-operation: it completes and is verified first
+    stats = engine.threads[thread_id].stats
+    assert stats.total_attempts >= 1 and stats.findings == 0 and not lock.locked()
+
+
 async def test_restart_restores_pools_threads_wallets_and_statistics(open_engine, tmp_path):
     data_dir = tmp_path / "shared"
     engine = await open_engine(data_dir)
