@@ -8,7 +8,6 @@ import asyncio
 import os
 import pty
 import re
-import select
 import signal
 import subprocess
 import sys

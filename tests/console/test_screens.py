@@ -56,7 +56,7 @@ async def test_pool_detail_from_the_pools_panel(engine, console):
 
 
 async def test_finding_detail_from_the_feed(engine, console):
-    ids = await populate(engine)
+    await populate(engine)
     app = console()
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
