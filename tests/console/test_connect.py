@@ -80,8 +80,12 @@ async def test_the_console_steers_a_remote_engine(served, tmp_path):
     pool_id, thread_id = await _remote_thread(served)
     app = make_console(partial(open_remote, served, API_KEY), tmp_path / "state")
     async with app.run_test(size=SIZE) as pilot:
-        await refreshed(app, pilot)
         table = app.main.threads_table
+        for _ in range(50):  # the coordinator's view follows the shards' pushed snapshots (every 0.25 s)
+            await refreshed(app, pilot)
+            if thread_id in table.keys_in_order:
+                break
+            await asyncio.sleep(0.1)
         assert app.gateway.kind == "remote" and thread_id in table.keys_in_order
         assert "remote" in str(app.main.header.render())
         table.select_key(thread_id)
