@@ -44,7 +44,8 @@ class Rates:
 
 
 class Refresher:
-    def __init__(self, app, hz: float = 2.0, *, clock=time.monotonic, cpu_budget: float | None = IN_PROCESS_BUDGET) -> None:
+    def __init__(self, app, hz: float = 2.0, *, clock=time.monotonic,
+                 cpu_budget: float | None = IN_PROCESS_BUDGET) -> None:
         self.app = app
         self.hz = min(MAX_HZ, max(RATES_HZ[0], hz))
         self.interval = 1 / self.hz  # effective: longer than 1/hz while over the CPU budget

@@ -294,3 +294,16 @@ def test_key_is_derived_once(tmp_path, monkeypatch):
     for _ in range(3):
         store.open_secret(store.seal_secret(SECRET))
     assert len(calls) == 1
+
+
+def test_state_documents_are_json_with_an_entry_per_line():
+    import json
+
+    from engine.store import json_lines_text
+
+    document = {"threads": {"deposit_1": {"pool_id": "P", "stats": [1, 2]}, "swap_1": {"pool_id": "Q"}},
+                "version": 2, "empty": {}, "note": "é"}
+    text = json_lines_text(document)
+    assert json.loads(text) == document
+    assert '    "deposit_1": {"pool_id": "P", "stats": [1, 2]},\n' in text and "é" in text
+    assert json.loads(json_lines_text({})) == {} and json.loads(json_lines_text([1])) == [1]
