@@ -26,6 +26,7 @@ from engine.exceptions import (
     ThreadNotFound,
     ThreadRunning,
 )
+from engine.sharding.protocol import ShardFailed
 from rpcapi import schemas as s
 
 if TYPE_CHECKING:
@@ -105,6 +106,9 @@ ERRORS: dict[int, ErrorCode] = {e.code: e for e in (
               "The client exceeded api.rate_limit_per_s / api.rate_limit_burst (HTTP 429, Retry-After)."),
     ErrorCode(NOT_SUPPORTED, "NotSupported", "Not supported by this cluster", 200,
               "The cluster does not offer this (airdrop_sol where there is no faucet, e.g. mainnet)."),
+    ErrorCode(ShardFailed.code, "ShardFailed", "Shard failed", 200,
+              "The shard process serving the pool or thread died during the call; its outcome is unknown "
+              "(the shard is restarted with its threads stopped)."),
 )}
 
 # --------------------------------------------------------------------------- result shapes

@@ -20,7 +20,7 @@ _ERROR_TYPES = {cls.__name__: cls for cls in (
 class ShardFailed(exceptions.EngineError):
     """The shard process died or answered nonsense; the command's outcome is unknown."""
 
-    code = -1011
+    code = -1015
 
 
 def encode(message: dict) -> bytes:
