@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import logging
-import signal
 import ssl
 import sys
 from typing import Any
@@ -42,6 +41,7 @@ async def serve(settings, host: str | None = None, port: int | None = None, *,
     from engine.open import open_engine
     from rpcapi.auth import ApiConfigError
     from rpcapi.server import ApiServer, check_listen, with_listen
+    from rpcapi.stop_signals import stop_on_signals
 
     try:
         api_config = with_listen(settings.api, host, port)
@@ -73,7 +73,8 @@ async def serve(settings, host: str | None = None, port: int | None = None, *,
         for line in [*engine.notes, *engine.problems]:
             print(f"  {line}")
         print("SIGINT or SIGTERM stops every thread, writes their sessions and exits.", flush=True)
-        await _wait_for_signal(stop_event)
+        with stop_on_signals(stop_event or asyncio.Event()) as stop:
+            await stop.wait()
         print("stopping: threads, sessions, state ...", file=sys.stderr, flush=True)
     finally:
         if server is not None:
@@ -81,23 +82,6 @@ async def serve(settings, host: str | None = None, port: int | None = None, *,
         await engine.close()
     print("stopped", file=sys.stderr, flush=True)
     return EXIT_OK
-
-
-async def _wait_for_signal(stop_event: asyncio.Event | None) -> None:
-    stop = stop_event or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-            installed.append(sig)
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no Unix signals
-            pass
-    try:
-        await stop.wait()
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
 
 
 # --------------------------------------------------------------------------- rpc

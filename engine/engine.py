@@ -337,7 +337,7 @@ class Engine:
         thread = self.threads[thread_id]
         if running is not None:
             running.worker.request_stop()
-            if running.worker.cancellable:
+            if not running.worker.in_operation:
                 running.task.cancel()  # nothing in flight: it ends at its next step, with nothing left to count
             else:
                 await asyncio.gather(running.task, return_exceptions=True)  # finished and verified first

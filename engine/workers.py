@@ -89,18 +89,14 @@ class Worker:
         self.config = host.settings.engine
         self.rng = thread.rng
         self.stopping = False
-        self.in_operation = False  # holding its pool's lock: observing, sending, verifying, sharing
+        # Holding its pool's lock: observing, sending, verifying, sharing. Outside (pausing, parked at
+        # the turn gate, queued for the lock) nothing has been sent, so a stop may cancel it at once.
+        self.in_operation = False
         self._wake = asyncio.Event()
 
     def request_stop(self) -> None:
         self.stopping = True
         self._wake.set()
-
-    @property
-    def cancellable(self) -> bool:
-        """Outside an operation (pausing, parked at the turn gate, queued for its pool's lock)
-        nothing has been sent: a stop may cancel the worker at once instead of waiting for it."""
-        return not self.in_operation
 
     async def run(self) -> None:
         thread = self.thread

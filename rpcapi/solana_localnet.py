@@ -24,7 +24,6 @@ import asyncio
 import base64
 import json
 import logging
-import signal
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from engine.bootstrap import bootstrap, load_wallets
 from engine.chain.ledger import EmbeddedLedger
 from engine.chain.processed import Processed
 from engine.frt.constants import COMPUTE_BUDGET_PROGRAM_ID, LAMPORTS_PER_SIGNATURE, TOKEN_PROGRAM_ID
+from rpcapi.stop_signals import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -224,46 +224,32 @@ def _u64(value: Any, name: str) -> int:
     return value
 
 
-def _pubkey(value: Any, name: str = "pubkey") -> Pubkey:
+def _base58(value: Any, name: str, size: int, what: str) -> bytes:
+    """A base58 string of exactly `size` bytes (`what`: "a public key", ...), or -32602."""
+    longest = 44 if size == 32 else 88  # base58 characters of `size` bytes at the most
     if not isinstance(value, str):
         raise invalid_params(f"Invalid params: {name} must be a base58 string")
-    if len(value) > 44:
-        raise invalid_params(f"Invalid param: {name} {value[:64]!r}... is too long for a public key")
+    if len(value) > longest:
+        raise invalid_params(f"Invalid param: {name} {value[:longest]!r}... is too long for {what}")
     try:
         raw = b58decode(value)
     except ValueError:
-        raise invalid_params(f"Invalid param: {name} is not valid base58: {value[:64]!r}") from None
-    if len(raw) != 32:
-        raise invalid_params(f"Invalid param: {name} {value[:64]!r} is {len(raw)} bytes, a public key is 32")
-    return Pubkey.from_bytes(raw)
+        raise invalid_params(f"Invalid param: {name} is not valid base58: {value[:longest]!r}") from None
+    if len(raw) != size:
+        raise invalid_params(f"Invalid param: {name} {value!r} is {len(raw)} bytes, {what} is {size}")
+    return raw
+
+
+def _pubkey(value: Any, name: str = "pubkey") -> Pubkey:
+    return Pubkey.from_bytes(_base58(value, name, 32, "a public key"))
 
 
 def _signature(value: Any) -> Signature:
-    if not isinstance(value, str):
-        raise invalid_params("Invalid params: signature must be a base58 string")
-    if len(value) > 88:
-        raise invalid_params(f"Invalid param: signature {value[:100]!r}... is too long")
-    try:
-        raw = b58decode(value)
-    except ValueError:
-        raise invalid_params(f"Invalid param: signature is not valid base58: {value[:100]!r}") from None
-    if len(raw) != 64:
-        raise invalid_params(f"Invalid param: signature {value[:100]!r} is {len(raw)} bytes, a signature is 64")
-    return Signature.from_bytes(raw)
+    return Signature.from_bytes(_base58(value, "signature", 64, "a signature"))
 
 
 def _blockhash(value: Any) -> Hash:
-    if not isinstance(value, str):
-        raise invalid_params("Invalid params: blockhash must be a base58 string")
-    if len(value) > 44:
-        raise invalid_params(f"Invalid param: blockhash {value[:64]!r}... is too long")
-    try:
-        raw = b58decode(value)
-    except ValueError:
-        raise invalid_params(f"Invalid param: blockhash is not valid base58: {value[:64]!r}") from None
-    if len(raw) != 32:
-        raise invalid_params(f"Invalid param: blockhash {value[:64]!r} is not 32 bytes")
-    return Hash(raw)
+    return Hash(_base58(value, "blockhash", 32, "a blockhash"))
 
 
 def _decode_wire(encoded: Any, encoding: str, max_raw: int, what: str) -> bytes:
@@ -961,29 +947,19 @@ async def run_localnet(settings, host: str, port: int, *, stop_event: asyncio.Ev
         print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}")
         ledger.close()
         return 1
-    stop = stop_event or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-            installed.append(sig)
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass
     try:
-        print(f"frt-stress localnet listening on {server.url}")
-        print(f"  mode:       {ledger.mode}")
-        print(f"  program id: {ledger.program_id}")
-        if ledger.snapshot_path:
-            print(f"  snapshot:   {ledger.snapshot_path} ({ledger.restored_accounts} accounts restored)")
-        else:
-            print("  snapshot:   none (embedded.persist = false)")
-        await _run_bootstrap(cluster, settings, wallets)
-        print("press Ctrl-C to stop", flush=True)
-        await stop.wait()
+        with stop_on_signals(stop_event or asyncio.Event()) as stop:
+            print(f"frt-stress localnet listening on {server.url}")
+            print(f"  mode:       {ledger.mode}")
+            print(f"  program id: {ledger.program_id}")
+            if ledger.snapshot_path:
+                print(f"  snapshot:   {ledger.snapshot_path} ({ledger.restored_accounts} accounts restored)")
+            else:
+                print("  snapshot:   none (embedded.persist = false)")
+            await _run_bootstrap(cluster, settings, wallets)
+            print("press Ctrl-C to stop", flush=True)
+            await stop.wait()
     finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
         await server.stop()
         ledger.close()  # saves the snapshot
         if ledger.snapshot_path:

@@ -146,24 +146,20 @@ class MainScreen(Screen):
         self._bulk("stopped", lambda gw, t: gw.stop_thread(t), pending="stopping")
 
     def action_empty(self) -> None:
-        targets = self._targets()
-        if targets:
-            what = targets[0] if len(targets) == 1 else f"{len(targets)} tagged threads"
-            self._confirm(f"Empty {what}?",
-                          "Burns the whole input balance, attempts the operation with it and burns what it "
-                          "returned. This cannot be undone.", "Empty",
-                          lambda: self._bulk("emptied", lambda gw, t: gw.empty_thread(t), targets,
-                                             pending="emptying"))
+        self._confirm_bulk("Empty", "Burns the whole input balance, attempts the operation with it and burns what it "
+                                    "returned. This cannot be undone.",
+                           "emptied", lambda gw, t: gw.empty_thread(t), pending="emptying")
 
     def action_delete(self) -> None:
+        self._confirm_bulk("Delete", "The thread and its files are removed; its wallet keeps its tokens. Running "
+                                     "threads must be stopped first.",
+                           "deleted", lambda gw, t: gw.delete_thread(t), pending="deleting")
+
+    def _confirm_bulk(self, verb: str, message: str, done: str, call, pending: str) -> None:
         targets = self._targets()
         if targets:
             what = targets[0] if len(targets) == 1 else f"{len(targets)} tagged threads"
-            self._confirm(f"Delete {what}?",
-                          "The thread and its files are removed; its wallet keeps its tokens. Running threads "
-                          "must be stopped first.", "Delete",
-                          lambda: self._bulk("deleted", lambda gw, t: gw.delete_thread(t), targets,
-                                             pending="deleting"))
+            self._confirm(f"{verb} {what}?", message, verb, lambda: self._bulk(done, call, targets, pending=pending))
 
     def action_start_all(self) -> None:
         self._all("start_all_threads", None)
