@@ -11,29 +11,20 @@ Balances are read in one bulk `get_multiple_accounts`; run it while no thread is
 """
 from __future__ import annotations
 
-import struct
-
 from solders.pubkey import Pubkey
 
+from engine.frt import state
 from engine.frt.client import token_address
-
-_U64 = struct.Struct("<Q")
-TOKEN_ACCOUNT_SIZE = 165
-MINT_SIZE = 82
 
 
 def token_amount(account) -> int:
-    """Base units held by an SPL token account (u64 at offset 64); 0 when missing."""
-    if account is None or len(account.data) != TOKEN_ACCOUNT_SIZE:
-        return 0
-    return _U64.unpack_from(bytes(account.data), 64)[0]
+    """Base units held by an SPL token account; 0 when missing."""
+    return (state.token_account_amount(account.data) or 0) if account is not None else 0
 
 
 def mint_supply(account) -> int | None:
-    """Supply of an SPL mint (u64 at offset 36); None when the mint does not exist."""
-    if account is None or len(account.data) != MINT_SIZE:
-        return None
-    return _U64.unpack_from(bytes(account.data), 36)[0]
+    """Supply of an SPL mint; None when the mint does not exist."""
+    return state.mint_supply(account.data) if account is not None else None
 
 
 def _holders(engine, pool_id: str, mint: Pubkey) -> list[Pubkey]:

@@ -1,7 +1,6 @@
 """Reading the state one operation can change, in one round trip, as plain numbers."""
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
 from solders.pubkey import Pubkey
@@ -9,9 +8,7 @@ from solders.pubkey import Pubkey
 from engine.chain.base import Cluster
 from engine.frt.client import token_address
 from engine.frt.pda import find_system_state
-from engine.frt.state import PoolState
-
-_U64 = struct.Struct("<Q")
+from engine.frt.state import PoolState, mint_supply, token_account_amount
 
 
 @dataclass(frozen=True)
@@ -66,11 +63,11 @@ class View:
 
 
 def _token_amount(account) -> int:
-    return _U64.unpack_from(account.data, 64)[0] if account is not None and len(account.data) == 165 else 0
+    return (token_account_amount(account.data) or 0) if account is not None else 0
 
 
 def _mint_supply(account) -> int:
-    return _U64.unpack_from(account.data, 36)[0] if account is not None and len(account.data) == 82 else 0
+    return (mint_supply(account.data) or 0) if account is not None else 0
 
 
 def wallet_accounts(owner: Pubkey, addresses) -> list[Pubkey]:
@@ -84,10 +81,7 @@ async def observe(cluster: Cluster, addresses, owner: Pubkey, *, with_pool: bool
                  addresses.lp_token_a_mint, addresses.lp_token_b_mint,
                  find_system_state(cluster.program_id)[0]] if with_pool else []
     accounts = await cluster.get_multiple_accounts(pool_keys + wallet_accounts(owner, addresses))
-    wallet_part = accounts[len(pool_keys):]
-    wallet = WalletView(sol=wallet_part[0].lamports if wallet_part[0] is not None else 0,
-                        token_a=_token_amount(wallet_part[1]), token_b=_token_amount(wallet_part[2]),
-                        lp_a=_token_amount(wallet_part[3]), lp_b=_token_amount(wallet_part[4]))
+    wallet = _wallet_view(accounts[len(pool_keys):])
     pool = None
     if with_pool:
         pool_account, vault_a, vault_b, lp_a, lp_b, system = accounts[:6]
@@ -97,3 +91,19 @@ async def observe(cluster: Cluster, addresses, owner: Pubkey, *, with_pool: bool
                             lp_supply_a=_mint_supply(lp_a), lp_supply_b=_mint_supply(lp_b),
                             system_paused=bool(system is not None and len(system.data) and system.data[0]))
     return View(pool, wallet)
+
+
+def _wallet_view(accounts) -> WalletView:
+    """The five accounts of wallet_accounts(), in that order."""
+    sol, a, b, lp_a, lp_b = accounts
+    return WalletView(sol.lamports if sol is not None else 0, _token_amount(a), _token_amount(b),
+                      _token_amount(lp_a), _token_amount(lp_b))
+
+
+async def wallet_views(cluster: Cluster, wallets: list[tuple[str, Pubkey, object]]) -> dict[str, WalletView]:
+    """Many wallets' balances in one round trip: (name, owner, pool addresses) -> {name: view}."""
+    keys = []
+    for _, owner, addresses in wallets:
+        keys += wallet_accounts(owner, addresses)
+    accounts = await cluster.get_multiple_accounts(keys) if keys else []
+    return {name: _wallet_view(accounts[index * 5:(index + 1) * 5]) for index, (name, _, _) in enumerate(wallets)}

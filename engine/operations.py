@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass, field
 
 from engine.chain.base import TxResult
+from engine.exceptions import OperationFailed
 from engine.frt import model
 from engine.frt.client import FrtClient
 from engine.frt.errors import EXPECTED, TRANSIENT, UNEXPECTED, ProgramError, reclassify
@@ -125,3 +126,12 @@ def _check(outcome: Outcome) -> list[dict]:
         findings.append({"kind": "invariant_violation", "detail": ", ".join(v["invariant"] for v in violations),
                          "violations": violations})
     return findings
+
+
+def require_ok(result: TxResult, what: str) -> None:
+    """Raise OperationFailed (with the chain's evidence) for a transaction the engine needed."""
+    if not result.ok:
+        error = result.error
+        raise OperationFailed(f"{what} failed: {error.name if error else 'unknown error'}",
+                              {"error": error.to_dict() if error else None, "signature": result.signature,
+                               "logs": list(result.logs)[-20:]})

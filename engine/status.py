@@ -10,7 +10,7 @@ from engine.observe import PoolView, WalletView
 from engine.pools import PoolRuntime
 from engine.stats import ThreadStats
 from engine.store import utc_now_iso
-from engine.threads import RUNNING, STATUS_SYMBOLS, STOPPED, ThreadRecord
+from engine.threads import CREATED, ERROR, RUNNING, STATUS_SYMBOLS, STOPPED, ThreadRecord
 
 
 def balances(thread: ThreadRecord, wallet: WalletView) -> dict:
@@ -99,7 +99,8 @@ def thread_status(engine, thread: ThreadRecord, pool: PoolRuntime, wallet: Walle
                                            "token_b_mint": pool.record.token_b_mint,
                                            "lp_token_mint": str(pool.lp_mint(thread.token_type or thread.input_token))}},
     }
-    status[f"{thread.thread_type}_specific"] = _type_specific(engine, thread, wallet)
+    status[f"{thread.thread_type}_specific"] = thread.kind.specific(thread, wallet, engine.settings.engine,
+                                                                    engine.threads.values())
     return status
 
 
@@ -109,82 +110,15 @@ def _average(total: int, count: int) -> int:
 
 def _verification_totals(thread: ThreadRecord) -> dict:
     stats = thread.stats
-    common = {"pool_fees_paid": stats.pool_fees_paid, "network_fees_paid": stats.network_fees_paid,
-              "total_sol_spent": stats.pool_fees_paid + stats.network_fees_paid}
-    if thread.thread_type == "deposit":
-        return {"tokens_deposited": stats.tokens_deposited, "lp_tokens_received": stats.lp_tokens_received,
-                "lp_tokens_shared": stats.lp_tokens_shared, **common}
-    if thread.thread_type == "withdrawal":
-        return {"lp_tokens_used": stats.lp_tokens_used, "tokens_withdrawn": stats.tokens_withdrawn,
-                "tokens_received": stats.lp_tokens_from_deposits, "tokens_shared": stats.tokens_shared, **common}
-    return {"tokens_swapped_in": stats.swap_input_total, "tokens_swapped_out": stats.swap_output_total,
-            "tokens_sent_to_opposite": stats.tokens_sent_to_opposite,
-            "tokens_received_from_opposite": stats.tokens_received_from_opposite, **common}
-
-
-def _size_stats(stats: ThreadStats, total: int, count: int) -> dict:
-    return {"average_size": _average(total, count), "largest": stats.largest_amount,
-            "smallest": stats.smallest_amount or 0}
-
-
-def _type_specific(engine, thread: ThreadRecord, wallet: WalletView) -> dict:
-    stats = thread.stats
-    config = engine.settings.engine
-    if thread.thread_type == "deposit":
-        sizes = _size_stats(stats, stats.tokens_deposited, stats.successful_deposits)
-        return {
-            "deposit_stats": {"total_tokens_deposited": stats.tokens_deposited,
-                              "total_lp_tokens_received": stats.lp_tokens_received,
-                              "average_deposit_size": sizes["average_size"], "largest_deposit": sizes["largest"],
-                              "smallest_deposit": sizes["smallest"]},
-            "funding_info": {"initial_amount": thread.initial_amount, "auto_refill_enabled": thread.auto_refill,
-                             "refill_threshold_amount": int(thread.initial_amount * config.refill_threshold_fraction),
-                             "times_refilled": stats.times_refilled, "tokens_from_refills": stats.tokens_from_refills,
-                             "tokens_from_sharing": stats.tokens_from_sharing,
-                             "tokens_funded_manually": stats.tokens_funded_manually},
-            "lp_sharing": {"share_lp_tokens_enabled": thread.share_lp_tokens,
-                           "total_lp_tokens_shared": stats.lp_tokens_shared,
-                           "sharing_recipients_count": stats.sharing_recipients_count,
-                           "last_sharing_amount": stats.last_sharing_amount,
-                           "last_sharing_timestamp": stats.last_sharing_at},
-        }
-    if thread.thread_type == "withdrawal":
-        sizes = _size_stats(stats, stats.lp_tokens_used, stats.successful_withdrawals)
-        return {
-            "withdrawal_stats": {"total_lp_tokens_used": stats.lp_tokens_used,
-                                 "total_tokens_withdrawn": stats.tokens_withdrawn,
-                                 "average_withdrawal_size": sizes["average_size"],
-                                 "largest_withdrawal": sizes["largest"], "smallest_withdrawal": sizes["smallest"]},
-            "lp_token_sources": {"lp_tokens_from_deposits": stats.lp_tokens_from_deposits,
-                                 "current_lp_balance": wallet.lp(thread.token_type),
-                                 "lp_sharing_sources": [{"source_thread_id": source, "tokens_received": amount}
-                                                        for source, amount in stats.sharing_sources.items()]},
-            "token_sharing": {"total_tokens_shared": stats.tokens_shared,
-                              "sharing_recipients_count": stats.sharing_recipients_count,
-                              "last_sharing_amount": stats.last_sharing_amount,
-                              "last_sharing_timestamp": stats.last_sharing_at},
-        }
-    sizes = _size_stats(stats, stats.swap_input_total, stats.successful_swaps)
-    opposite = next((t.thread_id for t in engine.threads.values() if t.thread_type == "swap"
-                     and t.pool_id == thread.pool_id and t.swap_direction != thread.swap_direction), None)
-    return {
-        "swap_stats": {"swap_direction": thread.swap_direction, "total_input_tokens": stats.swap_input_total,
-                       "total_output_tokens": stats.swap_output_total,
-                       "average_swap_size": sizes["average_size"], "largest_swap": sizes["largest"],
-                       "smallest_swap": sizes["smallest"]},
-        "token_flow": {"input_token_type": thread.input_token, "output_token_type": thread.output_token,
-                       "tokens_sent_to_opposite_thread": stats.tokens_sent_to_opposite,
-                       "opposite_thread_id": opposite,
-                       "tokens_received_from_opposite": stats.tokens_received_from_opposite,
-                       "current_input_balance": wallet.token(thread.input_token)},
-        "funding_info": {"initial_amount": thread.initial_amount, "tokens_funded_manually": stats.tokens_funded_manually},
-    }
+    return {**thread.kind.verification_totals(stats), "pool_fees_paid": stats.pool_fees_paid,
+            "network_fees_paid": stats.network_fees_paid,
+            "total_sol_spent": stats.pool_fees_paid + stats.network_fees_paid}
 
 
 def _health(engine, thread: ThreadRecord, wallet: WalletView) -> dict:
     stats = thread.stats
     config = engine.settings.engine
-    if thread.status == "error":
+    if thread.status == ERROR:
         operational = "error"
     elif thread.status != RUNNING:
         operational = "stopped"
@@ -192,8 +126,7 @@ def _health(engine, thread: ThreadRecord, wallet: WalletView) -> dict:
         operational = "warning"
     else:
         operational = "healthy"
-    input_balance = wallet.lp(thread.token_type) if thread.thread_type == "withdrawal" else wallet.token(
-        thread.input_token)
+    input_balance = thread.kind.input_balance(thread, wallet)
     return {"operational_status": operational,
             "performance_indicators": {"consecutive_failures": stats.consecutive_failures,
                                        "last_successful_operation": stats.last_success_at,
@@ -208,8 +141,8 @@ def threads_summary(threads: list[ThreadRecord]) -> dict:
     for thread in threads:
         by_status[thread.status] = by_status.get(thread.status, 0) + 1
     return {"total_threads": len(threads), "running_threads": by_status.get(RUNNING, 0),
-            "stopped_threads": by_status.get(STOPPED, 0), "created_threads": by_status.get("created", 0),
-            "error_threads": by_status.get("error", 0),
+            "stopped_threads": by_status.get(STOPPED, 0), "created_threads": by_status.get(CREATED, 0),
+            "error_threads": by_status.get(ERROR, 0),
             "total_operations": sum(t.stats.total_attempts for t in threads)}
 
 
@@ -247,15 +180,7 @@ def empty_report_base(thread: ThreadRecord, available: int) -> dict:
 
 def fill_empty_report(report: dict, thread: ThreadRecord, available: int, outcome, received: int, fees: int) -> None:
     empty = report["empty_operation"]
-    if thread.thread_type == "deposit":
-        empty.update(tokens_used=available, lp_tokens_received=received, tokens_burned=available,
-                     lp_tokens_burned=received)
-    elif thread.thread_type == "withdrawal":
-        empty.update(lp_tokens_used=available, lp_tokens_burned=available, tokens_withdrawn=received,
-                     tokens_burned=received)
-    else:
-        empty.update(tokens_used=available, tokens_swapped_in=available, tokens_swapped_out=received,
-                     tokens_burned=available + received, swap_direction=thread.swap_direction)
+    empty.update(thread.kind.empty_figures(thread, available, received))
     empty["operation_successful"] = outcome.ok
     empty["error_message"] = None if outcome.ok else (
         f"{outcome.operation.capitalize()} failed: {outcome.result.error.name} ({outcome.verdict})")
@@ -314,18 +239,7 @@ def session_document(thread: ThreadRecord, wallet: WalletView, stop_reason: str)
 
 
 def _pool_verification(thread: ThreadRecord) -> dict:
-    stats = thread.stats
-    if thread.thread_type == "deposit":
-        return {"expected_pool_token_increase": stats.tokens_deposited,
-                "expected_pool_lp_increase": stats.lp_tokens_received,
-                "expected_pool_fee_accumulation": stats.pool_fees_paid}
-    if thread.thread_type == "withdrawal":
-        return {"expected_pool_token_decrease": stats.tokens_withdrawn,
-                "expected_pool_lp_decrease": stats.lp_tokens_used,
-                "expected_pool_fee_accumulation": stats.pool_fees_paid}
-    return {"expected_pool_input_increase": stats.swap_input_total,
-            "expected_pool_output_decrease": stats.swap_output_total,
-            "expected_pool_fee_accumulation": stats.pool_fees_paid}
+    return thread.kind.pool_verification(thread.stats)
 
 
 def session_summary(session: dict) -> dict:
@@ -348,11 +262,9 @@ def session_summary(session: dict) -> dict:
 # ---- snapshot rows (live views) ------------------------------------------------------------
 
 def engine_header(engine, core_lamports: int) -> dict:
-    from engine.chain.factory import describe
-
     totals = engine.totals
-    return {"mode": engine.cluster.mode, "description": describe(engine.cluster),
-            "url": getattr(engine.cluster, "url", None), "program_id": str(engine.cluster.program_id),
+    return {"mode": engine.cluster.mode, "description": engine.cluster.describe(),
+            "url": engine.cluster.url, "program_id": str(engine.cluster.program_id),
             "core_wallet": str(engine.core.pubkey), "core_lamports": core_lamports,
             "uptime_seconds": round(_seconds_since(engine.started_at) or 0, 1),
             "operations": totals.total_operations, "ok": totals.count("ok"),

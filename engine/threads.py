@@ -3,13 +3,62 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from engine.stats import ThreadStats
 from engine.wallet import Wallet
 
-THREAD_TYPES = ("deposit", "withdrawal", "swap")
-CREATED, RUNNING, STOPPED, ERROR = "created", "running", "stopped", "error"
+
+class ThreadStatus(StrEnum):
+    """A StrEnum, so threads.json and every answer keep the plain strings."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    STOPPED = "stopped"
+    ERROR = "error"
+
+
+CREATED, RUNNING, STOPPED, ERROR = ThreadStatus.CREATED, ThreadStatus.RUNNING, ThreadStatus.STOPPED, ThreadStatus.ERROR
 STATUS_SYMBOLS = {CREATED: "○", RUNNING: "▶", STOPPED: "■", ERROR: "✖"}
+
+
+class IllegalTransition(ValueError):
+    pass
+
+
+def set_status(thread: "ThreadRecord", status: ThreadStatus, *, evidence: dict | None = None) -> None:
+    """The one place a thread's status changes.
+
+    Any state may become RUNNING (start, restart after an error, or the "resume me" mark a
+    closing engine leaves) or ERROR (a stepped thread that was never started can fail too);
+    only a running thread stops; nothing returns to CREATED. ERROR keeps its evidence."""
+    status = ThreadStatus(status)
+    if status is CREATED or (status is STOPPED and thread.status != RUNNING):
+        raise IllegalTransition(f"thread {thread.thread_id}: {thread.status} -> {status}")
+    if status is ERROR:
+        thread.error_state = evidence
+    thread.status = status
+
+
+def __getattr__(name: str):
+    if name == "THREAD_TYPES":  # the registered kinds, in registration order
+        from engine.kinds import KINDS
+
+        return tuple(KINDS)
+    raise AttributeError(name)
+
+
+def _kind_of():
+    """engine.kinds describes threads, so it is imported on first use, not at import time."""
+    global _KIND_OF
+    if _KIND_OF is None:
+        from engine.kinds import kind_of
+
+        _KIND_OF = kind_of
+    return _KIND_OF
+
+
+_KIND_OF = None
 
 
 @dataclass
@@ -24,7 +73,7 @@ class ThreadRecord:
     initial_amount: int = 0
     auto_refill: bool = False
     share_lp_tokens: bool = True
-    status: str = CREATED
+    status: ThreadStatus = CREATED
     created_at: str = ""
     started_at: str | None = None
     last_operation_at: str | None = None
@@ -44,17 +93,17 @@ class ThreadRecord:
     # ---- what the thread trades -------------------------------------------------------------
 
     @property
+    def kind(self):
+        return _kind_of()(self.thread_type)
+
+    @property
     def input_token(self) -> str:
         """The pool token ("A"/"B") this thread spends (withdrawal threads spend its LP)."""
-        if self.thread_type == "swap":
-            return "A" if self.swap_direction == "a_to_b" else "B"
-        return self.token_type
+        return self.kind.input_token(self)
 
     @property
     def output_token(self) -> str:
-        if self.thread_type == "swap":
-            return "B" if self.swap_direction == "a_to_b" else "A"
-        return self.token_type
+        return self.kind.output_token(self)
 
     @property
     def is_active(self) -> bool:
@@ -80,7 +129,7 @@ class ThreadRecord:
             thread_id=data["thread_id"], thread_type=data["thread_type"], pool_id=data["pool_id"], wallet=wallet,
             seed=data.get("seed", 0), token_type=data.get("token_type"), swap_direction=data.get("swap_direction"),
             initial_amount=data.get("initial_amount") or 0, auto_refill=data.get("auto_refill", False),
-            share_lp_tokens=data.get("share_lp_tokens", True), status=data.get("status", STOPPED),
+            share_lp_tokens=data.get("share_lp_tokens", True), status=ThreadStatus(data.get("status", STOPPED)),
             created_at=data.get("created_at", ""), started_at=data.get("started_at"),
             last_operation_at=data.get("last_operation_at"), error_state=data.get("error_state"),
             stats=stats or ThreadStats(),

@@ -1,5 +1,6 @@
 """The loop each worker thread runs: check balances, pick a random amount, execute a verified
-operation, share, record, sleep. The host (the Engine) owns registries, storage and statistics."""
+operation, share, record, sleep. What differs per thread kind is asked of the thread's kind;
+the host (the Engine) hands out the recorder, the treasury and the registry."""
 from __future__ import annotations
 
 import asyncio
@@ -9,28 +10,18 @@ import random
 import time
 from collections import deque
 
-from engine.economy import lp_recipients, opposite_swap_thread, refill, share_tokens, token_recipients, top_up_sol
-from engine.observe import View, observe
+from engine.economy import share_tokens
+from engine.observe import observe
 from engine.operations import Outcome, run_verified
 from engine.pools import PoolRuntime
 from engine.store import utc_now_iso
-from engine.threads import ThreadRecord
+from engine.threads import ERROR, RUNNING, ThreadRecord
 
 log = logging.getLogger(__name__)
-
-OPERATION_OF = {"deposit": "deposit", "withdrawal": "withdraw", "swap": "swap"}
-
 
 def pick_amount(rng: random.Random, balance: int, max_fraction: float) -> int:
     """1 base unit up to max_fraction of the balance (at least 1)."""
     return rng.randint(1, max(1, math.floor(balance * max_fraction)))
-
-
-def exact_step(pool: PoolRuntime, input_token: str) -> int:
-    """Smallest swap input with no remainder in an exact-exchange pool."""
-    ra, rb = pool.record.ratio_a_numerator, pool.record.ratio_b_denominator
-    r_in, r_out = (ra, rb) if input_token == "A" else (rb, ra)
-    return r_in // math.gcd(r_in, r_out)
 
 
 class TurnGate:
@@ -85,6 +76,7 @@ class Worker:
     def __init__(self, host, thread: ThreadRecord, pool: PoolRuntime) -> None:
         self.host = host
         self.thread = thread
+        self.kind = thread.kind
         self.pool = pool
         self.config = host.settings.engine
         self.rng = thread.rng
@@ -101,16 +93,16 @@ class Worker:
     async def run(self) -> None:
         thread = self.thread
         try:
-            while not self.stopping and thread.status == "running":
+            while not self.stopping and thread.status == RUNNING:
                 await self.cycle()
-                if not self.stopping and thread.status == "running":
+                if not self.stopping and thread.status == RUNNING:
                     await self._pause()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug or a broken chain connection: stop with evidence
             log.exception("thread %s crashed", thread.thread_id)
             self.host.enter_error_state(thread, {"error": f"{type(exc).__name__}: {exc}", "at": utc_now_iso()})
-        if thread.status == "error":
+        if thread.status == ERROR:
             await self.host.finish_errored(thread)
 
     async def _pause(self) -> None:
@@ -142,28 +134,26 @@ class Worker:
                 self.in_operation = False
 
     async def _operate(self, thread: ThreadRecord, pool: PoolRuntime, host) -> Outcome | None:
+        kind = self.kind
         before = await observe(host.cluster, pool.addresses, thread.wallet.pubkey)
         if before.pool is None:
             self.host.enter_error_state(thread, {"error": f"pool {pool.record.pool_id} no longer exists",
                                                  "at": utc_now_iso()})
             return None
         if before.wallet.sol < self.config.sol_threshold_lamports:
-            await host.ensure_core_lamports(self.config.sol_topup_lamports)
-            await top_up_sol(host.client, host.core, [thread], self.config.sol_topup_lamports)
+            await host.treasury.top_up([thread])
             before = await observe(host.cluster, pool.addresses, thread.wallet.pubkey)
-        balance = self._input_balance(before)
+        balance = kind.input_balance(thread, before.wallet)
         if self._needs_refill(balance):
-            if (await refill(host.client, host.core, thread, pool)).ok:
-                host.count_minted(pool.mint(thread.input_token), thread.initial_amount)
+            if (await host.treasury.refill(thread, pool)).ok:
                 before = await observe(host.cluster, pool.addresses, thread.wallet.pubkey)
-                balance = self._input_balance(before)
+                balance = kind.input_balance(thread, before.wallet)
         thread.wallet_view, pool.last_view = before.wallet, before.pool
         amount = self._choose_amount(balance)
         if amount == 0:
-            host.record_wait(thread, self._waiting_reason())
+            host.recorder.record_wait(thread, kind.waiting_reason(pool, thread))
             return None
-        operation = OPERATION_OF[thread.thread_type]
-        outcome = await run_verified(host.client, pool, thread.wallet, operation, thread.input_token, amount,
+        outcome = await run_verified(host.client, pool, thread.wallet, kind.operation, thread.input_token, amount,
                                      check=self.config.check_invariants, before=before)
         thread.wallet_view, pool.last_view = outcome.after.wallet, outcome.after.pool
         host.record_outcome(thread, pool, outcome)
@@ -173,74 +163,26 @@ class Worker:
 
     # ---- decisions -----------------------------------------------------------------------------
 
-    def _input_balance(self, view: View) -> int:
-        if self.thread.thread_type == "withdrawal":
-            return view.wallet.lp(self.thread.token_type)
-        return view.wallet.token(self.thread.input_token)
-
     def _needs_refill(self, balance: int) -> bool:
         thread = self.thread
-        return (thread.auto_refill and thread.initial_amount > 0 and thread.thread_type != "withdrawal"
+        return (thread.auto_refill and thread.initial_amount > 0 and self.kind.refills
                 and balance < thread.initial_amount * self.config.refill_threshold_fraction)
 
     def _choose_amount(self, balance: int) -> int:
         if balance <= 0:
             return 0
-        fraction = {"deposit": self.config.deposit_max_fraction, "withdrawal": self.config.withdrawal_max_fraction,
-                    "swap": self.config.swap_max_fraction}[self.thread.thread_type]
-        amount = pick_amount(self.rng, balance, fraction)
-        if self.thread.thread_type == "swap" and self.pool.record.exact:
-            step = exact_step(self.pool, self.thread.input_token)
-            amount = (amount // step) * step or (step if step <= balance else 0)
-        return amount
-
-    def _waiting_reason(self) -> str:
-        thread = self.thread
-        if thread.thread_type == "withdrawal":
-            return f"waiting for LP-{thread.token_type} tokens"
-        if thread.thread_type == "swap" and self.pool.record.exact:
-            return f"waiting for token {thread.input_token} (at least one exact-exchange step)"
-        return f"waiting for token {thread.input_token}"
+        amount = pick_amount(self.rng, balance, self.kind.max_fraction(self.config))
+        return self.kind.fit_amount(self.pool, self.thread, amount, balance)
 
     # ---- sharing ---------------------------------------------------------------------------------
 
     async def _share(self, received: int) -> None:
-        thread, pool, host = self.thread, self.pool, self.host
-        threads = host.threads.values()
-        if thread.thread_type == "deposit":
-            if not thread.share_lp_tokens:
-                return
-            recipients = lp_recipients(thread, threads)
-            mint = pool.lp_mint(thread.token_type)
-
-            def credit(stats, each):
-                stats.lp_tokens_from_deposits += each
-        elif thread.thread_type == "withdrawal":
-            recipients = token_recipients(thread, threads)
-            mint = pool.mint(thread.token_type)
-
-            def credit(stats, each):
-                stats.tokens_from_sharing += each
-        else:
-            opposite = opposite_swap_thread(thread, threads)
-            recipients = [opposite] if opposite is not None and opposite.is_active else []
-            mint = pool.mint(thread.output_token)
-
-            def credit(stats, each):
-                stats.tokens_received_from_opposite += each
-        thread.stats.sharing_recipients_count = len(recipients)
+        thread, pool, host, kind = self.thread, self.pool, self.host, self.kind
+        if not kind.shares(thread):
+            return
+        recipients = kind.share_recipients(thread, host.threads.values())
+        host.recorder.record_share_recipients(thread, len(recipients))
         if not recipients:
             return
-        sent, results = await share_tokens(host.client, thread, mint, recipients, received, credit)
-        for result in results:
-            if not result.ok:
-                host.record_side_error(thread, "share", result)
-        if sent:
-            stats = thread.stats
-            stats.last_sharing_amount, stats.last_sharing_at = sent, utc_now_iso()
-            if thread.thread_type == "deposit":
-                stats.lp_tokens_shared += sent
-            elif thread.thread_type == "withdrawal":
-                stats.tokens_shared += sent
-            else:
-                stats.tokens_sent_to_opposite += sent
+        each, batches = await share_tokens(host.client, thread, kind.receive_mint(pool, thread), recipients, received)
+        host.recorder.record_share(thread, batches, each)

@@ -46,6 +46,16 @@ class Cluster(Protocol):
 
     mode: str  # "embedded-emulated" | "embedded-so" | "rpc"
     program_id: Pubkey
+    supports_airdrop: bool  # a faucet: airdrop() can hand out SOL
+    url: str | None  # the RPC endpoint; None for the embedded ledger
+
+    def describe(self) -> str:
+        """One line for operators: which chain and which FRT implementation is running."""
+        ...
+
+    def checkpoint(self) -> None:
+        """Make what the chain holds durable now (the embedded ledger's snapshot; nothing over RPC)."""
+        ...
 
     async def send_transaction(self, tx: AnyTransaction) -> TxResult: ...
 

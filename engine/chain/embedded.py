@@ -8,7 +8,7 @@ from solders.account import Account
 from solders.hash import Hash
 from solders.pubkey import Pubkey
 
-from engine.chain.base import AnyTransaction, TxResult
+from engine.chain.base import AirdropUnavailable, AnyTransaction, TxResult
 from engine.chain.ledger import EmbeddedLedger
 from engine.chain.results import make_tx_result
 from engine.frt.state import TokenAccount
@@ -18,6 +18,7 @@ SNAPSHOT_FILE = "ledger.snapshot"
 
 class EmbeddedCluster:
     supports_airdrop = True
+    url = None
 
     def __init__(self, ledger: EmbeddedLedger) -> None:
         self.ledger = ledger
@@ -40,6 +41,14 @@ class EmbeddedCluster:
     @property
     def description(self) -> str:
         return self.mode
+
+    def describe(self) -> str:
+        if self.mode == "embedded-emulated":
+            return "embedded LiteSVM ledger, FRT v0.17.1070 executed by the built-in emulator"
+        return "embedded LiteSVM ledger, FRT program loaded from its compiled .so"
+
+    def checkpoint(self) -> None:
+        self.ledger.save_snapshot()
 
     async def send_transaction(self, tx: AnyTransaction) -> TxResult:
         processed = self.ledger.process(tx)
@@ -73,6 +82,8 @@ class EmbeddedCluster:
         return self.ledger.minimum_balance_for_rent_exemption(data_len)
 
     async def airdrop(self, address: Pubkey, lamports: int) -> TxResult:
+        if not self.supports_airdrop:  # switched off, to run as a faucet-less cluster would
+            raise AirdropUnavailable("this embedded ledger does not hand out SOL")
         processed = self.ledger.airdrop(address, lamports)
         return make_tx_result(processed.signature, processed.err, processed.logs, processed.fee,
                               processed.compute_units, processed.slot, None, self.program_id)

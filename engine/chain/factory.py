@@ -19,9 +19,5 @@ async def open_cluster(settings, *, upgrade_authority: Wallet | None = None) -> 
 
 
 def describe(cluster: Cluster) -> str:
-    """One line for operators: which chain and which FRT implementation is running."""
-    if cluster.mode == "embedded-emulated":
-        return "embedded LiteSVM ledger, FRT v0.17.1070 executed by the built-in emulator"
-    if cluster.mode == "embedded-so":
-        return "embedded LiteSVM ledger, FRT program loaded from its compiled .so"
-    return f"Solana JSON-RPC at {getattr(cluster, 'url', '?')}"
+    """One line for operators (kept for callers that import it from here)."""
+    return cluster.describe()

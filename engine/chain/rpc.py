@@ -226,6 +226,12 @@ class RpcCluster:
     def description(self) -> str:
         return f"rpc {self.url}"
 
+    def describe(self) -> str:
+        return f"Solana JSON-RPC at {self.url}"
+
+    def checkpoint(self) -> None:
+        """The cluster keeps its own ledger."""
+
     # ---- connection -------------------------------------------------------------------------
 
     async def connect(self) -> None:

@@ -420,3 +420,20 @@ class Mint:
         buffer[45] = int(self.is_initialized)
         _write_coption(buffer, 46, _key_body(self.freeze_authority))
         return bytes(buffer)
+
+
+# ---- single fields, for hot paths that read thousands of balances ----------------------------
+
+_U64 = struct.Struct("<Q")
+_AMOUNT_OFFSET = 64  # TokenAccount.amount
+_SUPPLY_OFFSET = 36  # Mint.supply
+
+
+def token_account_amount(data: bytes) -> int | None:
+    """TokenAccount.amount without decoding the rest; None when `data` is not a token account."""
+    return _U64.unpack_from(data, _AMOUNT_OFFSET)[0] if len(data) == TOKEN_ACCOUNT_SIZE else None
+
+
+def mint_supply(data: bytes) -> int | None:
+    """Mint.supply without decoding the rest; None when `data` is not a mint."""
+    return _U64.unpack_from(data, _SUPPLY_OFFSET)[0] if len(data) == MINT_SIZE else None
