@@ -33,14 +33,14 @@ class PoolView:
 
 @dataclass(frozen=True)
 class WalletView:
+    """A wallet's five balances: the one in-memory shape. The JSON shapes answers and files
+    use (pinned by tests and by the service design) are the converters below."""
+
     sol: int
     token_a: int
     token_b: int
     lp_a: int
     lp_b: int
-
-    def numbers(self) -> dict[str, int]:
-        return {"sol": self.sol, "token_a": self.token_a, "token_b": self.token_b, "lp_a": self.lp_a, "lp_b": self.lp_b}
 
     def token(self, token_type: str) -> int:
         return self.token_a if token_type == "A" else self.token_b
@@ -48,9 +48,30 @@ class WalletView:
     def lp(self, token_type: str) -> int:
         return self.lp_a if token_type == "A" else self.lp_b
 
+    def lp_of(self, token_type: str | None) -> int:
+        """The LP a thread of `token_type` deals in; both kinds for a thread of no side (swaps)."""
+        return self.lp(token_type) if token_type else self.lp_a + self.lp_b
+
+    # ---- converters ------------------------------------------------------------------------------
+
+    def numbers(self) -> dict[str, int]:
+        """Snapshots, findings, session starting balances."""
+        return {"sol": self.sol, "token_a": self.token_a, "token_b": self.token_b, "lp_a": self.lp_a, "lp_b": self.lp_b}
+
     def to_json(self) -> dict:
+        """Error-state evidence."""
         return {"sol_balance": self.sol, "token_a_balance": self.token_a, "token_b_balance": self.token_b,
                 "lp_token_a_balance": self.lp_a, "lp_token_b_balance": self.lp_b}
+
+    def status_json(self, token_type: str | None) -> dict:
+        """get_thread_status and fund_thread `balances`."""
+        return {"sol": self.sol, "token_a": self.token_a, "token_b": self.token_b,
+                "lp_tokens": self.lp_of(token_type), "lp_token_a": self.lp_a, "lp_token_b": self.lp_b}
+
+    def after_empty_json(self, token_type: str | None) -> dict:
+        """empty_thread `post_empty_balances`."""
+        return {"sol_balance": self.sol, "token_a_balance": self.token_a, "token_b_balance": self.token_b,
+                "lp_token_balance": self.lp_of(token_type)}
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,7 @@ from engine.threads import CREATED, ERROR, RUNNING, STATUS_SYMBOLS, STOPPED, Thr
 
 
 def balances(thread: ThreadRecord, wallet: WalletView) -> dict:
-    return {"sol": wallet.sol, "token_a": wallet.token_a, "token_b": wallet.token_b,
-            "lp_tokens": _relevant_lp(thread, wallet), "lp_token_a": wallet.lp_a, "lp_token_b": wallet.lp_b}
-
-
-def _relevant_lp(thread: ThreadRecord, wallet: WalletView) -> int:
-    return wallet.lp(thread.token_type) if thread.token_type else wallet.lp_a + wallet.lp_b
+    return wallet.status_json(thread.token_type)
 
 
 def _seconds_since(iso: str | None) -> float | None:
@@ -190,8 +185,7 @@ def fill_empty_report(report: dict, thread: ThreadRecord, available: int, outcom
 
 
 def post_empty_balances(thread: ThreadRecord, wallet: WalletView) -> dict:
-    return {"sol_balance": wallet.sol, "token_a_balance": wallet.token_a, "token_b_balance": wallet.token_b,
-            "lp_token_balance": _relevant_lp(thread, wallet)}
+    return wallet.after_empty_json(thread.token_type)
 
 
 # ---- sessions ------------------------------------------------------------------------------
