@@ -8,7 +8,6 @@ import asyncio
 import logging
 import os
 import time
-from dataclasses import dataclass
 
 import psutil
 from solders.pubkey import Pubkey
@@ -36,17 +35,12 @@ from engine.store import StateStore, utc_now_iso
 from engine.threads import ERROR, RUNNING, STOPPED, ThreadRecord, set_status
 from engine.treasury import Treasury
 from engine.wallet import Wallet
-from engine.workers import TurnGate, Worker
+from engine.runner import Runner
+from engine.workers import TurnGate
 
 log = logging.getLogger(__name__)
 U64_MAX = 2**64 - 1
 PASSPHRASE_ENV = "FRT_STRESS_PASSPHRASE"
-
-
-@dataclass
-class _Running:
-    worker: Worker
-    task: asyncio.Task
 
 
 class Engine:
@@ -65,8 +59,7 @@ class Engine:
         self.started_at = utc_now_iso()
         self.problems: list[str] = self.registry.problems
         self.notes: list[str] = []
-        self._running: dict[str, _Running] = {}
-        self._steppers: dict[str, Worker] = {}
+        self.runner = Runner(self)
         self._background: list[asyncio.Task] = []
         self._closed = False
 
@@ -79,6 +72,11 @@ class Engine:
     @property
     def threads(self) -> dict[str, ThreadRecord]:
         return self.registry.threads
+
+    @property
+    def _running(self) -> dict:
+        """thread id -> the running worker and its task."""
+        return self.runner.running
 
     @property
     def totals(self):
@@ -132,7 +130,7 @@ class Engine:
             set_status(thread, STOPPED)
         if settings.engine.resume_running_threads:
             for thread in was_running:
-                await engine._start(thread, "resumed_after_restart")
+                await engine.runner.start(thread, "resumed_after_restart")
         engine.problems.extend(store.problems)
         engine._save_threads()
         if start_background:
@@ -153,7 +151,8 @@ class Engine:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         was_running = list(self._running)
-        await asyncio.gather(*(self._stop_worker(thread_id, "engine_shutdown") for thread_id in was_running))
+        await asyncio.gather(*(self.runner.stop(self.threads[thread_id], "engine_shutdown")
+                               for thread_id in was_running))
         for thread_id in was_running:
             set_status(self.threads[thread_id], RUNNING)
         self._save_threads()
@@ -259,43 +258,18 @@ class Engine:
         thread = self.registry.thread(thread_id)
         if thread.status == RUNNING:
             return {"thread_id": thread_id, "status": RUNNING, "message": "already running"}
-        await self._start(thread, reason)
+        await self.runner.start(thread, reason)
         self._save_threads()
         return {"thread_id": thread_id, "status": RUNNING}
-
-    async def _start(self, thread: ThreadRecord, reason: str) -> None:
-        """Start a thread's worker with a fresh session (the caller saves threads.json)."""
-        pool = self.pools[thread.pool_id]
-        view = await observe(self.cluster, pool.addresses, thread.wallet.pubkey, with_pool=False)
-        self.recorder.begin_session(thread, reason, view.wallet.numbers())
-        set_status(thread, RUNNING)
-        thread.started_at, thread.error_state, thread.waiting_reason = utc_now_iso(), None, None
-        worker = Worker(self, thread, pool)
-        self._running[thread.thread_id] = _Running(worker, asyncio.create_task(worker.run(), name=thread.thread_id))
 
     async def stop_thread(self, thread_id: str) -> dict:
         thread = self.registry.thread(thread_id)
         if thread.status != RUNNING:
             return {"thread_id": thread_id, "status": thread.status, "message": f"not running ({thread.status})"}
-        session_file = await self._stop_worker(thread_id, "manual_stop")
+        session_file = await self.runner.stop(thread, "manual_stop")
         self._save_threads()
         self.recorder.dirty = True  # its session file holds the final figures; statistics.json follows on the next flush
         return {"thread_id": thread_id, "status": STOPPED, "session_file": session_file}
-
-    async def _stop_worker(self, thread_id: str, reason: str) -> str | None:
-        running = self._running.pop(thread_id, None)
-        thread = self.threads[thread_id]
-        if running is not None:
-            running.worker.request_stop()
-            if not running.worker.in_operation:
-                running.task.cancel()  # nothing in flight: it ends at its next step, with nothing left to count
-            else:
-                await asyncio.gather(running.task, return_exceptions=True)  # finished and verified first
-        if thread.status == ERROR:
-            return None  # its session was closed when it entered the error state
-        if thread.status == RUNNING:
-            set_status(thread, STOPPED)
-        return await self._write_session(thread, reason)
 
     async def delete_thread(self, thread_id: str) -> dict:
         thread = self.registry.thread(thread_id)
@@ -304,7 +278,7 @@ class Engine:
         self.registry.remove_thread(thread_id)
         self.treasury.retire(thread)
         self._save_engine_state()
-        self._steppers.pop(thread_id, None)
+        self.runner.forget(thread_id)
         self.recorder.forget(thread_id)
         self._save_threads()
         self._save_statistics()
@@ -318,10 +292,7 @@ class Engine:
             raise ThreadRunning(f"Thread {thread_id} is running; stop it to step it by hand")
         if thread.status == ERROR:
             raise ThreadInErrorState(f"Cannot step thread {thread_id}: thread is in error state")
-        stepper = self._steppers.get(thread_id)
-        if stepper is None:
-            stepper = self._steppers[thread_id] = Worker(self, thread, self.pools[thread.pool_id])
-        outcome = await stepper.cycle()
+        outcome = await self.runner.step(thread)
         self.recorder.dirty = True
         if outcome is None:
             return {"thread_id": thread_id, "operation": None, "waiting_reason": thread.waiting_reason}
@@ -333,13 +304,13 @@ class Engine:
     async def start_all_threads(self, pool_id: str | None = None) -> dict:
         started = [t for t in self.registry.threads_of(pool_id) if t.status != RUNNING]
         for thread in started:
-            await self._start(thread, "manual_start")
+            await self.runner.start(thread, "manual_start")
         self._save_threads()
         return {"started": [t.thread_id for t in started], "count": len(started)}
 
     async def stop_all_threads(self, pool_id: str | None = None) -> dict:
         stopping = [t.thread_id for t in self.registry.threads_of(pool_id) if t.status == RUNNING]
-        await asyncio.gather(*(self._stop_worker(thread_id, "manual_stop") for thread_id in stopping))
+        await asyncio.gather(*(self.runner.stop(self.threads[thread_id], "manual_stop") for thread_id in stopping))
         self._save_threads()
         self._save_statistics()
         return {"stopped": stopping, "count": len(stopping)}
@@ -354,16 +325,14 @@ class Engine:
 
     def enter_error_state(self, thread: ThreadRecord, evidence: dict) -> None:
         set_status(thread, ERROR, evidence=evidence)
-        running = self._running.get(thread.thread_id)
-        if running is not None:
-            running.worker.request_stop()  # its loop ends and calls finish_errored
+        self.runner.halt(thread)
         self.recorder.record_error_state(thread, evidence)
         self._save_threads()
 
     async def finish_errored(self, thread: ThreadRecord) -> None:
         """The worker of a thread in the error state has ended: close its session."""
-        self._running.pop(thread.thread_id, None)
-        await self._write_session(thread, "error_state")
+        self.runner.finished(thread)
+        await self.runner.write_session(thread, "error_state")
         self._save_threads()
         self._save_statistics()
 
@@ -587,14 +556,6 @@ class Engine:
     def _save_engine_state(self) -> None:
         self.registry.save_engine_state(self.treasury.records())
 
-    async def _write_session(self, thread: ThreadRecord, stop_reason: str) -> str | None:
-        if not thread.stats.session_started_at:
-            return None
-        pool = self.pools[thread.pool_id]
-        view = await observe(self.cluster, pool.addresses, thread.wallet.pubkey, with_pool=False)
-        session = status_view.session_document(thread, view.wallet, stop_reason)
-        return self.store.write_session(thread.thread_id, session, _now_datetime())
-
     # ================================================================== input checks
 
     @staticmethod
@@ -607,8 +568,3 @@ class Engine:
         if not isinstance(amount, int) or isinstance(amount, bool) or amount < (1 if positive else 0) or amount > U64_MAX:
             raise InvalidRequest(f"{name} must be an integer between {1 if positive else 0} and 2^64-1")
 
-
-def _now_datetime():
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc)
