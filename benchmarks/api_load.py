@@ -30,9 +30,8 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.engine import build, cycles  # noqa: E402
-from engine.open import tune_gc  # noqa: E402
+from engine.open import open_engine, tune_gc  # noqa: E402
 from engine.config import ApiConfig, Settings  # noqa: E402
-from engine.engine import Engine  # noqa: E402
 from rpcapi.server import ApiServer  # noqa: E402
 
 WARMUP_S = 5.0  # the first calls of the clients fill the status cache: reported apart
@@ -96,7 +95,7 @@ def run_clients(url: str, clients: int, seconds: float, think_s: float, start_at
 
 # --------------------------------------------------------------------------- the engine (this process)
 
-async def rate_over(engine: Engine, seconds: float) -> tuple[float, list[float]]:
+async def rate_over(engine, seconds: float) -> tuple[float, list[float]]:
     """(cycles per second over `seconds`, event-loop lags seen meanwhile: how late a 10 ms
     timer fired, i.e. how long the loop was busy with something else)."""
     start_cycles, start = cycles(engine), time.perf_counter()
@@ -122,11 +121,13 @@ async def main(options) -> int:
     data_dir = tempfile.mkdtemp(prefix="frt-api-load-")
     overrides = {key: json.loads(value) for key, _, value in (item.partition("=") for item in options.engine)}
     settings = Settings.model_validate({"data_dir": data_dir, "embedded": {"persist": False},
-                                        "engine": {"seed": 1, "sol_monitor_interval_s": 5, **overrides}})
-    engine = await Engine.open(settings)
+                                        "engine": {"seed": 1, "sol_monitor_interval_s": 5, "shards": 0,
+                                                   **overrides}})
+    engine = await open_engine(settings)
     started = time.perf_counter()
     await build(engine, options.pools, options.per_pool)
-    print(f"setup: {len(engine.pools)} pools, {len(engine.threads)} threads in {time.perf_counter() - started:.1f} s")
+    threads = len(engine.thread_shard)
+    print(f"setup: {len(engine.pool_shard)} pools, {threads} threads in {time.perf_counter() - started:.1f} s")
     server = ApiServer(engine, ApiConfig(port=0, rate_limit_per_s=0, status_cache_ms=options.cache_ms,
                                          audit_log=False), data_dir)
     await server.start()
@@ -147,7 +148,7 @@ async def main(options) -> int:
             tune_gc()  # as `frt-stress serve` does
         await asyncio.sleep(3)  # every thread past its first cycle
         mean_pause = (settings.engine.pacing_min_ms + settings.engine.pacing_max_ms) / 2000
-        ideal = len(engine.threads) / mean_pause
+        ideal = threads / mean_pause
         cpu_before = time.process_time()
         idle_rate, idle_lags = await rate_over(engine, options.seconds)
         idle_cpu = (time.process_time() - cpu_before) / options.seconds

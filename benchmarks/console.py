@@ -34,13 +34,12 @@ from console.app import ConsoleApp  # noqa: E402
 from console.engine_thread import EngineThread  # noqa: E402
 from console.gateway import LocalGateway  # noqa: E402
 from engine.config import Settings  # noqa: E402
-from engine.engine import Engine  # noqa: E402
 from engine.open import open_engine  # noqa: E402
 
 SIZE = (160, 50)
 
 
-async def ops_rate(engine: Engine, seconds: float) -> float:
+async def ops_rate(engine, seconds: float) -> float:
     start_ops, start = engine.totals.total_operations, time.perf_counter()
     await asyncio.sleep(seconds)
     return (engine.totals.total_operations - start_ops) / (time.perf_counter() - start)
@@ -49,7 +48,7 @@ async def ops_rate(engine: Engine, seconds: float) -> float:
 class Attached:
     """The console on the headless driver, with probes: frames drawn, time spent applying."""
 
-    def __init__(self, engine: Engine, runner: EngineThread, refresh_hz: float) -> None:
+    def __init__(self, engine, runner: EngineThread, refresh_hz: float) -> None:
         self.app = ConsoleApp(LocalGateway(engine, owns_engine=False, runner=runner), state_dir=None,
                               refresh_hz=refresh_hz, cursor_blink=False)
         self.frames: list[float] = []
@@ -192,8 +191,7 @@ async def open_built(options, pacing_ms: tuple[int, int]):
 
 
 def describe_engine(engine) -> str:
-    shards = getattr(engine, "shards", None)
-    return f"{len(shards)} shard process(es)" if shards is not None else "in-process engine"
+    return "in-process engine" if engine.in_process else f"{len(engine.shards)} shard process(es)"
 
 
 async def close(engine, runner: EngineThread) -> None:

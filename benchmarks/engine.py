@@ -25,10 +25,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.chain import raw_litesvm_setup, raw_round  # noqa: E402
 from engine.config import Settings  # noqa: E402
-from engine.engine import Engine  # noqa: E402
+from engine.open import open_engine  # noqa: E402
 
 
-async def build(engine: Engine, pools: int, per_pool: int) -> None:
+async def build(engine, pools: int, per_pool: int) -> None:
     swaps = min(2, per_pool)
     others = per_pool - swaps
     for index in range(pools):
@@ -46,11 +46,11 @@ async def build(engine: Engine, pools: int, per_pool: int) -> None:
             await engine.create_swap_thread(pool_id, direction, 10**14)
 
 
-def cycles(engine: Engine) -> int:
+def cycles(engine) -> int:
     return engine.totals.total_operations + engine.totals.waits
 
 
-async def measure(engine: Engine, seconds: float) -> tuple[float, float]:
+async def measure(engine, seconds: float) -> tuple[float, float]:
     """(cycles per second, CPU cores used) over `seconds` of running threads."""
     start_cycles, start_cpu, start = cycles(engine), time.process_time(), time.perf_counter()
     await asyncio.sleep(seconds)
@@ -61,11 +61,12 @@ async def measure(engine: Engine, seconds: float) -> tuple[float, float]:
 async def main(pools: int, per_pool: int, paced_seconds: float, fast_seconds: float) -> None:
     data_dir = tempfile.mkdtemp(prefix="frt-bench-")
     settings = Settings.model_validate({"data_dir": data_dir, "embedded": {"persist": False},
-                                        "engine": {"seed": 1, "sol_monitor_interval_s": 5}})
-    engine = await Engine.open(settings)
+                                        "engine": {"seed": 1, "sol_monitor_interval_s": 5, "shards": 0}})
+    engine = await open_engine(settings)  # the coordinator, its one shard in this process
+    shard = engine.local
     started = time.perf_counter()
     await build(engine, pools, per_pool)
-    threads = len(engine.threads)
+    threads = len(shard.threads)
     print(f"setup: {pools} pools, {threads} threads in {time.perf_counter() - started:.1f} s")
 
     await engine.start_all_threads()
@@ -78,15 +79,15 @@ async def main(pools: int, per_pool: int, paced_seconds: float, fast_seconds: fl
           f"findings {engine.totals.summary()['findings']}, unexpected {engine.totals.count('unexpected')}")
     await engine.stop_all_threads()
 
-    settings.engine.pacing_min_ms = settings.engine.pacing_max_ms = 0
+    shard.settings.engine.pacing_min_ms = shard.settings.engine.pacing_max_ms = 0
     raw = raw_round(raw_litesvm_setup(), 3000, 0)
     await engine.start_all_threads()
     await asyncio.sleep(1)
-    ops_before, txs_before, start = engine.totals.total_operations, engine.client.sender.sent, time.perf_counter()
+    ops_before, txs_before, start = engine.totals.total_operations, shard.client.sender.sent, time.perf_counter()
     await asyncio.sleep(fast_seconds)
     elapsed = time.perf_counter() - start
     ops = (engine.totals.total_operations - ops_before) / elapsed
-    txs = (engine.client.sender.sent - txs_before) / elapsed
+    txs = (shard.client.sender.sent - txs_before) / elapsed
     await engine.stop_all_threads()
     raw_after = raw_round(raw_litesvm_setup(), 3000, 10**6)
     raw = (raw + raw_after) / 2

@@ -2,9 +2,11 @@
 
     python benchmarks/shards.py [--pools 50] [--per-pool 20] [--seconds 10] [--paced-seconds 30]
 
-For shards = 0 (all in the main process), 1, 2 (and more where the machine has the cores):
-verified operations per second at pacing 0, and the ratio to shards = 0 measured in the same run
-(target on 2 cores: shards = 2 gives >= 1.6x). Then, with the default shard count, 1,000 threads
+First the bare in-process Engine, as every engine ran before the coordinator fronted them all
+(the baseline); then the coordinator with shards = 0 (one shard in the main process), 1, 2 (and
+more where the machine has the cores): verified operations per second at pacing 0, each as a
+ratio to the baseline measured in the same run (target: shards = 0 and 1 no worse than it;
+on 2 cores shards = 2 gives >= 1.6x shards = 1). Then, with the default shard count, 1,000 threads
 at the design's pacing: achieved pace against the ideal and the main process's CPU (target:
 >= 95 % of ideal with the main process under half a core), and how long a restart with the
 persisted threads takes before operations begin (target < 3 s).
@@ -35,8 +37,10 @@ async def cycles(engine) -> int:
     return header["operations"] + header["waits"]
 
 
-async def throughput(shards: int, pools: int, per_pool: int, seconds: float) -> float:
-    engine = await open_engine(settings_for(tempfile.mkdtemp(prefix=f"frt-shards{shards}-"), shards, (0, 0)))
+async def throughput(shards: int | str, pools: int, per_pool: int, seconds: float) -> float:
+    """Operations per second of the coordinator with `shards`, or of the bare Engine ("bare")."""
+    settings = settings_for(tempfile.mkdtemp(prefix=f"frt-shards{shards}-"), 0 if shards == "bare" else shards, (0, 0))
+    engine = await (BareEngine.open(settings) if shards == "bare" else open_engine(settings))
     try:
         await build(engine, pools, per_pool)
         await engine.start_all_threads()
@@ -78,12 +82,27 @@ async def paced(pools: int, per_pool: int, seconds: float) -> None:
     await engine.close()
 
 
+class BareEngine:
+    """The in-process Engine with nothing in front of it (the baseline), as the coordinator sees it."""
+
+    @staticmethod
+    async def open(settings):
+        from engine.engine import Engine
+        from engine.gc_tuning import tune_gc
+
+        engine = await Engine.open(settings)
+        tune_gc()
+        return engine
+
+
 async def main(pools: int, per_pool: int, seconds: float, paced_seconds: float) -> None:
-    counts = [0, 1, 2] + ([os.cpu_count() - 1] if (os.cpu_count() or 1) > 3 else [])
+    counts = ["bare", 0, 1, 2] + ([os.cpu_count() - 1] if (os.cpu_count() or 1) > 3 else [])
     rates = {}
     for shards in counts:
-        rates[shards] = await throughput(shards, pools, per_pool, seconds)
-        print(f"shards={shards}: {rates[shards]:.0f} verified ops/s ({rates[shards] / rates[0]:.2f}x shards=0)")
+        rates[shards] = rate = await throughput(shards, pools, per_pool, seconds)
+        name = "bare in-process Engine" if shards == "bare" else f"shards={shards}"
+        versus_one = f", {rate / rates[1]:.2f}x shards=1" if 1 in rates and shards not in ("bare", 0, 1) else ""
+        print(f"{name}: {rate:.0f} verified ops/s ({rate / rates['bare']:.2f}x bare{versus_one})")
     await paced(pools, per_pool, paced_seconds)
 
 

@@ -8,11 +8,13 @@ the JSON-RPC error codes remotely (the API answers with the same domain codes), 
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import time
 from typing import Any, Protocol, runtime_checkable
+
+from engine.api.facade import bind_arguments
+from engine.api.operations import OPERATION_LIST
 
 log = logging.getLogger(__name__)
 
@@ -33,32 +35,17 @@ class GatewayError(Exception):
 
 @runtime_checkable
 class EngineGateway(Protocol):
-    """The async operations the console uses; results are the Engine's / API's JSON shapes."""
+    """What the console uses: every engine operation by name (`call`, and one method per
+    operation of engine/api/operations.py, e.g. `await gateway.start_thread("deposit_1")`),
+    plus the live view, the engine's problems and the machine's resources."""
 
     kind: str  # "local" or "remote"
 
     def describe(self) -> dict: ...
+    async def call(self, name: str, **params: Any) -> dict: ...
     async def snapshot(self, feed_limit: int = 100) -> dict: ...
     async def problems(self) -> list[str]: ...
     async def resources(self) -> dict: ...
-    async def get_thread_status(self, thread_id: str) -> dict: ...
-    async def get_pool(self, pool_id: str) -> dict: ...
-    async def get_thread_sessions(self, thread_id: str, limit: int | None = None) -> dict: ...
-    async def get_findings(self, limit: int | None = 50) -> dict: ...
-    async def create_pool(self, **spec: Any) -> dict: ...
-    async def create_deposit_thread(self, pool_id: str, token_type: str, initial_amount: int = 0,
-                                    auto_refill: bool = False, share_lp_tokens: bool = True) -> dict: ...
-    async def create_withdrawal_thread(self, pool_id: str, token_type: str) -> dict: ...
-    async def create_swap_thread(self, pool_id: str, direction: str, initial_amount: int = 0) -> dict: ...
-    async def start_thread(self, thread_id: str) -> dict: ...
-    async def stop_thread(self, thread_id: str) -> dict: ...
-    async def empty_thread(self, thread_id: str) -> dict: ...
-    async def delete_thread(self, thread_id: str) -> dict: ...
-    async def start_all_threads(self, pool_id: str | None = None) -> dict: ...
-    async def stop_all_threads(self, pool_id: str | None = None) -> dict: ...
-    async def fund_thread(self, thread_id: str, funding_type: str, amount: int) -> dict: ...
-    async def mint_and_send_tokens(self, pool_id: str, token_type: str, recipient_address: str,
-                                   amount: int) -> dict: ...
     async def close(self) -> None: ...
 
 
@@ -79,71 +66,36 @@ def local_resources() -> dict:
 
 
 class _Calls:
-    """The operations, written once over `_call(method, **params)`."""
+    """The operations over `_call(name, **params)`: one method per entry of the operation table,
+    and the two reads the screens share."""
 
     async def _call(self, method: str, **params: Any) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    async def call(self, name: str, **params: Any) -> Any:
+        return await self._call(name, **params)
 
     async def snapshot(self, feed_limit: int = 100) -> dict:
         return await self._call("get_snapshot", feed_limit=feed_limit)
 
     async def problems(self) -> list[str]:
-        """What the engine found wrong when it opened (corrupt files, shards, unused state)."""
+        """What the engine found wrong when it opened (corrupt files, shards, legacy state)."""
         return list((await self._call("get_engine_status")).get("problems") or [])
 
-    async def get_thread_status(self, thread_id: str) -> dict:
-        return await self._call("get_thread_status", thread_id=thread_id)
 
-    async def get_pool(self, pool_id: str) -> dict:
-        return await self._call("get_pool", pool_id=pool_id)
+def _operation_method(operation):
+    async def method(self, *args: Any, **kwargs: Any) -> Any:
+        params = bind_arguments(operation, args, kwargs)
+        return await self._call(operation.name, **{key: value for key, value in params.items() if value is not None})
 
-    async def get_thread_sessions(self, thread_id: str, limit: int | None = None) -> dict:
-        return await self._call("get_thread_sessions", thread_id=thread_id, limit=limit)
+    method.__name__ = operation.name
+    method.__doc__ = operation.summary
+    return method
 
-    async def get_findings(self, limit: int | None = 50) -> dict:
-        return await self._call("get_findings", limit=limit)
 
-    async def create_pool(self, **spec: Any) -> dict:
-        return await self._call("create_pool", **{k: v for k, v in spec.items() if v is not None})
-
-    async def create_deposit_thread(self, pool_id: str, token_type: str, initial_amount: int = 0,
-                                    auto_refill: bool = False, share_lp_tokens: bool = True) -> dict:
-        return await self._call("create_deposit_thread", pool_id=pool_id, token_type=token_type,
-                                initial_amount=initial_amount, auto_refill=auto_refill,
-                                share_lp_tokens=share_lp_tokens)
-
-    async def create_withdrawal_thread(self, pool_id: str, token_type: str) -> dict:
-        return await self._call("create_withdrawal_thread", pool_id=pool_id, token_type=token_type)
-
-    async def create_swap_thread(self, pool_id: str, direction: str, initial_amount: int = 0) -> dict:
-        return await self._call("create_swap_thread", pool_id=pool_id, direction=direction,
-                                initial_amount=initial_amount)
-
-    async def start_thread(self, thread_id: str) -> dict:
-        return await self._call("start_thread", thread_id=thread_id)
-
-    async def stop_thread(self, thread_id: str) -> dict:
-        return await self._call("stop_thread", thread_id=thread_id)
-
-    async def empty_thread(self, thread_id: str) -> dict:
-        return await self._call("empty_thread", thread_id=thread_id)
-
-    async def delete_thread(self, thread_id: str) -> dict:
-        return await self._call("delete_thread", thread_id=thread_id)
-
-    async def start_all_threads(self, pool_id: str | None = None) -> dict:
-        return await self._call("start_all_threads", pool_id=pool_id)
-
-    async def stop_all_threads(self, pool_id: str | None = None) -> dict:
-        return await self._call("stop_all_threads", pool_id=pool_id)
-
-    async def fund_thread(self, thread_id: str, funding_type: str, amount: int) -> dict:
-        return await self._call("fund_thread", thread_id=thread_id, funding_type=funding_type, amount=amount)
-
-    async def mint_and_send_tokens(self, pool_id: str, token_type: str, recipient_address: str,
-                                   amount: int) -> dict:
-        return await self._call("mint_and_send_tokens", pool_id=pool_id, token_type=token_type,
-                                recipient_address=recipient_address, amount=amount)
+for _operation in OPERATION_LIST:
+    if not hasattr(_Calls, _operation.name):
+        setattr(_Calls, _operation.name, _operation_method(_operation))
 
 
 class LocalGateway(_Calls):
@@ -154,7 +106,6 @@ class LocalGateway(_Calls):
     engine thread."""
 
     kind = "local"
-    _METHODS = {"get_snapshot": "snapshot"}
 
     def __init__(self, engine, *, owns_engine: bool = True, server=None, runner=None) -> None:
         self.engine = engine
@@ -167,7 +118,7 @@ class LocalGateway(_Calls):
     def describe(self) -> dict:
         server = self.server
         return {"kind": self.kind, "api_url": server.url if server is not None else None,
-                "api_problem": self.server_problem, "shards": len(getattr(self.engine, "shards", None) or ())}
+                "api_problem": self.server_problem, "shards": 0 if self.engine.in_process else len(self.engine.shards)}
 
     async def _call(self, method: str, **params: Any) -> Any:
         if self.runner is not None:
@@ -178,10 +129,8 @@ class LocalGateway(_Calls):
         from engine.chain.base import ChainError
         from engine.exceptions import ChainUnavailable, EngineError
 
-        function = getattr(self.engine, self._METHODS.get(method, method))
         try:
-            answer = function(**params)
-            return await answer if inspect.isawaitable(answer) else answer
+            return await self.engine.call(method, params)
         except EngineError as exc:
             raise GatewayError(exc.code, exc.message, exc.data or None) from None
         except ChainError as exc:

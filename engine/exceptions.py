@@ -63,3 +63,24 @@ class InvalidRequest(EngineError):
 
 
 ERROR_TABLE[InvalidRequest.__name__] = InvalidRequest.code
+
+
+class DataDirLocked(EngineError):
+    """Another live process has this data directory open (engine/datadir_lock.py)."""
+
+    code = -1016
+
+
+ERROR_TABLE[DataDirLocked.__name__] = DataDirLocked.code
+
+
+class NotSupported(EngineError):
+    """The cluster does not offer this (an airdrop where there is no faucet)."""
+
+    code = -1014
+
+
+class InvalidParams(EngineError):
+    """Params that fail their operation's model (engine/api/params.py); `data` lists the errors."""
+
+    code = -32602

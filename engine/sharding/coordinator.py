@@ -1,74 +1,90 @@
-"""ShardedEngine: the Engine's public methods over N shard processes.
+"""The coordinator: the one `EngineApi` (engine/api/facade.py), in front of its shards.
 
-The coordinator keeps the registry (which shard owns which pool and thread, global thread ids),
-routes every command to the owning shard and returns that shard's real answer, merges the
-shards' pushed snapshots into one cheap live view, and restarts a shard that dies (on its
-persisted state, with its threads stopped) without touching the others. A pool and all of its
-threads live on one shard, so the economy's sharing never crosses a process boundary.
+A shard is a full Engine over its own data directory (`<data_dir>/shards/<n>`) and, on the
+embedded chain, its own ledger. With engine.shards = 0 there is one shard, in this process;
+otherwise there are that many shard processes (engine/sharding/links.py). Either way the
+coordinator keeps the registry (which shard owns which pool and thread, global thread ids),
+validates every operation with its params model and routes it as the operation table says
+(engine/api/operations.py), merges the shards' totals and rows into one live view, and
+restarts a shard process that dies (on its persisted state, with its threads stopped) without
+touching the others. A pool and all of its threads live on one shard, so the economy's sharing
+never crosses a process boundary.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
-import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
+from engine.api.facade import validate, with_operation_methods
+from engine.api.operations import OPERATIONS, Operation, Route, sum_counts
 from engine.atomic import atomic_write_text
 from engine.bootstrap import load_wallets
-from engine.exceptions import PoolNotFound, ThreadNotFound
+from engine.datadir_lock import DataDirLock
+from engine.exceptions import InvalidParams, PoolNotFound, ThreadNotFound
 from engine.feed import EventFeed
-from engine.sharding.protocol import ShardFailed, decode, encode, error_from_json
+from engine.sharding.links import InProcessLink, ProcessLink
+from engine.sharding.protocol import ShardFailed, error_from_json
 from engine.stats import EngineTotals
 from engine.store import utc_now_iso
+from engine.threads import THREAD_TYPES
 
 log = logging.getLogger(__name__)
 REGISTRY_FILE = "shards.json"
-THREAD_TYPES = ("deposit", "withdrawal", "swap")
 
 
 def default_shard_count(reserved_cores: int = 1) -> int:
     return max(1, (os.cpu_count() or 1) - reserved_cores)
 
 
+def shard_count(settings) -> int:
+    """engine.shards as configured (0 = one shard in this process); unset = cores - reserved."""
+    configured = settings.engine.shards
+    return default_shard_count(settings.engine.reserved_cores) if configured is None else configured
+
+
 @dataclass
 class Shard:
     index: int
     data_dir: Path
-    process: asyncio.subprocess.Process | None = None
-    pending: dict[int, asyncio.Future] = field(default_factory=dict)
-    snapshot: dict | None = None
+    link: ProcessLink | InProcessLink
     alive: bool = False
     restarts: int = 0
     started_at: float = 0.0
-    reader_task: asyncio.Task | None = None
-    ready: asyncio.Future | None = None
 
     @property
     def pid(self) -> int | None:
-        return self.process.pid if self.process else None
+        return self.link.pid
 
 
-class ShardedEngine:
-    def __init__(self, settings, shard_count: int) -> None:
+@with_operation_methods
+class Coordinator:
+    def __init__(self, settings, count: int) -> None:
+        """`count` as engine.shards: 0 = one shard in this process, N = N shard processes."""
         self.settings = settings
-        self.shards = [Shard(i, Path(settings.data_dir) / "shards" / str(i)) for i in range(shard_count)]
+        self.in_process = count == 0
+        link = InProcessLink if self.in_process else ProcessLink
+        root = Path(settings.data_dir) / "shards"
+        self.shards = [Shard(i, root / str(i), link(i, root / str(i))) for i in range(max(1, count))]
         self.pool_shard: dict[str, int] = {}
         self.thread_shard: dict[str, int] = {}
-        self.thread_pool: dict[str, str] = {}
         self._next_ids = {kind: 1 for kind in THREAD_TYPES}
-        self._next_request = 0
         self.feed = EventFeed()
         self.started_at = utc_now_iso()
         self.started_monotonic = time.monotonic()
         self.problems: list[str] = []
         self.notes: list[str] = []
         self._closing = False
+        self._closed = False
         self._watchers: list[asyncio.Task] = []
+        self._lock: DataDirLock | None = None
         self.core_address = ""
         self._supports_airdrop = False
         self._mode = "embedded-emulated"
@@ -76,18 +92,35 @@ class ShardedEngine:
     # ================================================================== lifecycle
 
     @classmethod
-    async def open(cls, settings, shard_count: int) -> "ShardedEngine":
+    async def open(cls, settings) -> "Coordinator":
+        """Lock the data directory, start the shards on their persisted state, create the
+        configured number of pools."""
         settings.ensure_data_dir()
-        core, _, _ = load_wallets(settings)  # one core wallet file shared by every shard
-        engine = cls(settings, shard_count)
-        engine.core_address = str(core.pubkey)
-        engine._load_registry()
-        await asyncio.gather(*(engine._spawn(shard, resume=settings.engine.resume_running_threads)
-                               for shard in engine.shards))
-        for _ in range(max(0, settings.engine.target_pool_count - len(engine.pool_shard))):
-            await engine.create_pool()
-        engine._save_registry()
+        engine = cls(settings, shard_count(settings))
+        engine._lock = DataDirLock.acquire(settings.data_dir)
+        try:
+            core, _, _ = load_wallets(settings)  # one core wallet file shared by every shard
+            engine.core_address = str(core.pubkey)
+            engine._load_registry()
+            legacy = _legacy_state(Path(settings.data_dir))
+            if legacy:
+                engine.problems.append(legacy)
+            await asyncio.gather(*(engine._spawn(shard, resume=settings.engine.resume_running_threads)
+                                   for shard in engine.shards))
+            for _ in range(max(0, settings.engine.target_pool_count - len(engine.pool_shard))):
+                await engine.create_pool()
+            engine._save_registry()
+        except BaseException:
+            await engine.close()
+            raise
         return engine
+
+    @property
+    def local(self):
+        """The Engine of the in-process shard (engine.shards = 0), for white-box tests and tools."""
+        if not self.in_process:
+            raise AttributeError("the shards run in their own processes")
+        return self.shards[0].link.engine
 
     def _shard_settings(self, shard: Shard, resume: bool) -> dict:
         data = self.settings.model_dump(mode="json")
@@ -103,16 +136,8 @@ class ShardedEngine:
 
     async def _spawn(self, shard: Shard, *, resume: bool) -> None:
         shard.data_dir.mkdir(parents=True, exist_ok=True)
-        shard.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "engine.sharding.shard", stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=open(shard.data_dir / "shard.stderr", "ab"),
-            limit=2**26, env={**os.environ, "PYTHONPATH": _repo_root()})
-        shard.ready = asyncio.get_running_loop().create_future()
-        shard.pending, shard.started_at = {}, time.monotonic()
-        shard.process.stdin.write(encode({"settings": self._shard_settings(shard, resume)}))
-        await shard.process.stdin.drain()
-        shard.reader_task = asyncio.create_task(self._read(shard), name=f"shard-{shard.index}-reader")
-        ready = await shard.ready
+        shard.started_at = time.monotonic()
+        ready = await shard.link.open(self._shard_settings(shard, resume))
         shard.alive = True
         for thread_id in ready["threads"]:
             self.thread_shard.setdefault(thread_id, shard.index)
@@ -123,33 +148,9 @@ class ShardedEngine:
         self._supports_airdrop, self._mode = ready["supports_airdrop"], ready["mode"]
         self._watchers.append(asyncio.create_task(self._watch(shard), name=f"shard-{shard.index}-watch"))
 
-    async def _read(self, shard: Shard) -> None:
-        """Answers and pushed snapshots from one shard, until its stdout closes."""
-        stream = shard.process.stdout
-        while line := await stream.readline():
-            message = decode(line)
-            if "id" in message:
-                future = shard.pending.pop(message["id"], None)
-                if future is not None and not future.done():
-                    future.set_result(message)
-            elif message.get("event") == "snapshot":
-                shard.snapshot = message["data"]
-            elif message.get("event") == "ready":
-                shard.ready.set_result(message["data"])
-            elif message.get("event") == "failed" and not shard.ready.done():
-                shard.ready.set_exception(error_from_json(message["error"]))
-        for future in shard.pending.values():
-            if not future.done():
-                future.set_exception(ShardFailed(f"shard {shard.index} exited during the command"))
-        shard.pending.clear()
-        if shard.ready is not None and not shard.ready.done():
-            shard.ready.set_exception(ShardFailed(f"shard {shard.index} exited while starting; see "
-                                                  f"{shard.data_dir / 'shard.stderr'}"))
-
     async def _watch(self, shard: Shard) -> None:
         """Detect a shard that dies; report it and restart it on its persisted state."""
-        code = await shard.process.wait()
-        await asyncio.gather(shard.reader_task, return_exceptions=True)
+        code = await shard.link.exited()
         shard.alive = False
         if self._closing:
             return
@@ -158,10 +159,7 @@ class ShardedEngine:
         log.error(message)
         self.problems.append(message)
         self.feed.add("unexpected", f"shard {shard.index} died", message, utc_now_iso())
-        if shard.snapshot:  # show its threads as stopped until the restarted shard reports
-            for row in shard.snapshot["threads"]:
-                if row["status"] == "running":
-                    row["status"], row["status_symbol"] = "stopped", "■"
+        shard.link.forget_running()
         try:
             await self._spawn(shard, resume=False)
         except Exception as exc:  # leave it dead and say so
@@ -169,44 +167,74 @@ class ShardedEngine:
             log.exception("restarting shard %s failed", shard.index)
 
     async def close(self) -> None:
-        """Ask every shard to stop its threads and save its state, then wait for it to exit."""
-        self._closing = True
-        await asyncio.gather(*(self._shut_down(shard) for shard in self.shards))
+        """Every shard stops its threads (writing their sessions) and saves its state; then the
+        registry is saved and the data directory unlocked. Threads that were running are
+        remembered as running, so the next start resumes them."""
+        if self._closed:
+            return
+        self._closed = self._closing = True
+        await asyncio.gather(*(shard.link.close(shard.alive) for shard in self.shards))
+        for shard in self.shards:
+            shard.alive = False
         for watcher in self._watchers:
             watcher.cancel()
         await asyncio.gather(*self._watchers, return_exceptions=True)
-        self._save_registry()
+        if self._lock is not None:
+            self._save_registry()
+            self._lock.release()
 
-    async def _shut_down(self, shard: Shard) -> None:
-        if shard.process is None:
-            return
-        if shard.alive:
-            try:
-                await asyncio.wait_for(self._call(shard, "shutdown"), timeout=60)
-            except Exception:  # already gone
-                pass
-        if shard.process.stdin and not shard.process.stdin.is_closing():
-            shard.process.stdin.close()  # end of commands: the shard closes its engine and exits
-        try:
-            await asyncio.wait_for(shard.process.wait(), timeout=60)
-        except asyncio.TimeoutError:
-            shard.process.kill()
-            await shard.process.wait()
-        if shard.reader_task is not None:
-            await asyncio.gather(shard.reader_task, return_exceptions=True)
+    # ================================================================== operations
 
-    # ================================================================== calling shards
+    async def call(self, name: str, params: Any = None) -> dict:
+        """Run the operation `name` (engine/api/operations.py) with `params` (a dict or its
+        model): validated, then routed as the table says."""
+        operation = OPERATIONS.get(name)
+        if operation is None:
+            raise InvalidParams(f"no operation named {name!r}")
+        return await self._route(operation, validate(operation, params))
+
+    async def _route(self, operation: Operation, params) -> dict:
+        name, route, args = operation.name, operation.route, params.model_dump()
+        if route is Route.COORDINATOR:
+            return await getattr(self, f"_answer_{name}")(params)
+        if route is Route.NEW_POOL:
+            shard = self._least_loaded()
+            created = await self._call(shard, name, **args)
+            self.pool_shard[created["pool_id"]] = shard.index
+            self._save_registry()
+            return created
+        if route is Route.POOL:
+            return await self._call(self._shard_of_pool(params.pool_id), name, **args)
+        if route is Route.NEW_THREAD:
+            shard = self._shard_of_pool(params.pool_id)
+            kind = operation.thread_kind
+            thread_id = f"{kind}_{self._next_ids[kind]}"
+            created = await self._call(shard, name, thread_id=thread_id, **args)
+            self._next_ids[kind] += 1
+            self.thread_shard[thread_id] = shard.index
+            self._save_registry()
+            return created
+        if route in (Route.THREAD, Route.DROP_THREAD):
+            result = await self._call(self._shard_of_thread(params.thread_id), name, **args)
+            if route is Route.DROP_THREAD:
+                self.thread_shard.pop(params.thread_id, None)
+                self._save_registry()
+            return result
+        if route is Route.EACH:
+            pool_id = getattr(params, "pool_id", None)
+            if pool_id is not None:
+                parts = [await self._call(self._shard_of_pool(pool_id), name, **args)]
+            else:
+                parts = await self._all(name, **args)
+            return operation.merge(parts, params)
+        if route is Route.FIRST:
+            return await self._call(self.shards[0], name, **args)
+        raise AssertionError(f"unrouted operation {name}")
 
     async def _call(self, shard: Shard, method: str, **params):
         if not shard.alive:
             raise ShardFailed(f"shard {shard.index} is not running (it is being restarted)")
-        self._next_request += 1
-        request_id = self._next_request
-        future = asyncio.get_running_loop().create_future()
-        shard.pending[request_id] = future
-        shard.process.stdin.write(encode({"id": request_id, "method": method, "params": params}))
-        await shard.process.stdin.drain()
-        answer = await future
+        answer = await shard.link.request(method, params)
         if "error" in answer:
             raise error_from_json(answer["error"])
         return answer["result"]
@@ -227,179 +255,73 @@ class ShardedEngine:
         return self.shards[index]
 
     def _least_loaded(self) -> Shard:
-        load = {shard.index: 0 for shard in self.shards}
+        threads = {shard.index: 0 for shard in self.shards}
         for index in self.thread_shard.values():
-            load[index] += 1
+            threads[index] += 1
         pools = {shard.index: 0 for shard in self.shards}
         for index in self.pool_shard.values():
             pools[index] += 1
-        return min(self.shards, key=lambda s: (load[s.index], pools[s.index], s.index))
+        return min(self.shards, key=lambda s: (threads[s.index], pools[s.index], s.index))
 
-    # ================================================================== registry
+    # ================================================================== answered here
 
-    def _load_registry(self) -> None:
-        import json
+    async def _answer_get_snapshot(self, params) -> dict:
+        return await self.snapshot(feed_limit=params.feed_limit)
 
-        path = Path(self.settings.data_dir) / REGISTRY_FILE
-        if not path.exists():
-            return
-        try:
-            data = json.loads(path.read_text())
-        except ValueError as exc:
-            self.problems.append(f"{path} is corrupt ({exc}); rebuilt from the shards")
-            return
-        if data.get("shards") != len(self.shards):
-            self.problems.append(f"{path} was written for {data.get('shards')} shards; pools stay where they are")
-        self._next_ids.update(data.get("next_ids", {}))
+    async def snapshot(self, *, feed_limit: int = 100) -> dict:
+        """The live view merged from the shards' snapshots (pushed by shard processes: no round
+        trip): rows concatenated, totals merged, the header rendered once from the merged totals."""
+        parts = [part for part in [await shard.link.snapshot() for shard in self.shards] if part]
+        totals = _merged_totals(part.get("totals") for part in parts)
+        feed = sorted([entry for part in parts for entry in part["feed"]] + self.feed.latest(feed_limit),
+                      key=lambda entry: entry["last_seen"], reverse=True)[:feed_limit]
+        return {"taken_at": utc_now_iso(), "engine": self._header([part["engine"] for part in parts], totals),
+                "threads": [row for part in parts for row in part["threads"]],
+                "pools": [row for part in parts for row in part["pools"]], "feed": feed,
+                "feed_version": sum(part["feed_version"] for part in parts) + self.feed.version}
 
-    def _save_registry(self) -> None:
-        import json
+    def _header(self, headers: list[dict], totals: EngineTotals) -> dict:
+        first = headers[0] if headers else {}
+        return {"mode": self._mode, "description": self.chain_description, "url": first.get("url"),
+                "program_id": first.get("program_id"), "core_wallet": self.core_address,
+                "core_lamports": self._core_lamports([h.get("core_lamports", 0) for h in headers]),
+                "uptime_seconds": round(time.monotonic() - self.started_monotonic, 1),
+                "operations": totals.total_operations, "ok": totals.count("ok"),
+                "failed": totals.total_operations - totals.count("ok"), "unexpected": totals.count("unexpected"),
+                "findings": sum(totals.findings_by_kind.values()), "waits": totals.waits,
+                "operations_per_minute": round(totals.operations_per_minute(), 1),
+                "latency_ms": totals.all_latency().summary(),
+                "threads": sum_counts(h["threads"] for h in headers), "pools": sum(h["pools"] for h in headers),
+                "shards": self.shard_status()}
 
-        atomic_write_text(Path(self.settings.data_dir) / REGISTRY_FILE, json.dumps({
-            "shards": len(self.shards), "next_ids": self._next_ids, "pools": self.pool_shard,
-            "threads": self.thread_shard}, indent=2), backup=True)
+    def _core_lamports(self, balances: list[int]) -> int:
+        """The core wallet's SOL: on the embedded chain each shard's ledger holds its own balance
+        of it (they add up); on a real cluster every shard reads the same account."""
+        if not balances:
+            return 0
+        return sum(balances) if self.settings.chain.backend == "embedded" else balances[0]
 
-    # ================================================================== pools
-
-    async def create_pool(self, token_a_decimals: int | None = None, token_b_decimals: int | None = None,
-                          ratio_whole_number: int | None = None, ratio_direction: str | None = None,
-                          flags: int | None = None) -> dict:
-        shard = self._least_loaded()
-        created = await self._call(shard, "create_pool", token_a_decimals=token_a_decimals,
-                                   token_b_decimals=token_b_decimals, ratio_whole_number=ratio_whole_number,
-                                   ratio_direction=ratio_direction, flags=flags)
-        self.pool_shard[created["pool_id"]] = shard.index
-        self._save_registry()
-        return created
-
-    async def list_pools(self) -> dict:
-        return {"pools": [pool for part in await self._all("list_pools") for pool in part["pools"]]}
-
-    async def get_pool(self, pool_id: str) -> dict:
-        return await self._call(self._shard_of_pool(pool_id), "get_pool", pool_id=pool_id)
-
-    # ================================================================== threads
-
-    async def _create_thread(self, thread_type: str, method: str, pool_id: str, **params) -> dict:
-        shard = self._shard_of_pool(pool_id)
-        thread_id = f"{thread_type}_{self._next_ids[thread_type]}"
-        created = await self._call(shard, method, pool_id=pool_id, thread_id=thread_id, **params)
-        self._next_ids[thread_type] += 1
-        self.thread_shard[thread_id] = shard.index
-        self._save_registry()
-        return created
-
-    async def create_deposit_thread(self, pool_id: str, token_type: str, initial_amount: int = 0,
-                                    auto_refill: bool = False, share_lp_tokens: bool = True) -> dict:
-        return await self._create_thread("deposit", "create_deposit_thread", pool_id, token_type=token_type,
-                                         initial_amount=initial_amount, auto_refill=auto_refill,
-                                         share_lp_tokens=share_lp_tokens)
-
-    async def create_withdrawal_thread(self, pool_id: str, token_type: str) -> dict:
-        return await self._create_thread("withdrawal", "create_withdrawal_thread", pool_id, token_type=token_type)
-
-    async def create_swap_thread(self, pool_id: str, direction: str, initial_amount: int = 0) -> dict:
-        return await self._create_thread("swap", "create_swap_thread", pool_id, direction=direction,
-                                         initial_amount=initial_amount)
-
-    async def _on_thread(self, method: str, thread_id: str, **params):
-        return await self._call(self._shard_of_thread(thread_id), method, thread_id=thread_id, **params)
-
-    async def start_thread(self, thread_id: str) -> dict:
-        return await self._on_thread("start_thread", thread_id)
-
-    async def stop_thread(self, thread_id: str) -> dict:
-        return await self._on_thread("stop_thread", thread_id)
-
-    async def delete_thread(self, thread_id: str) -> dict:
-        result = await self._on_thread("delete_thread", thread_id)
-        self.thread_shard.pop(thread_id, None)
-        self._save_registry()
-        return result
-
-    async def run_cycle(self, thread_id: str) -> dict:
-        return await self._on_thread("run_cycle", thread_id)
-
-    async def empty_thread(self, thread_id: str) -> dict:
-        return await self._on_thread("empty_thread", thread_id)
-
-    async def fund_thread(self, thread_id: str, funding_type: str, amount: int) -> dict:
-        return await self._on_thread("fund_thread", thread_id, funding_type=funding_type, amount=amount)
-
-    async def get_thread_status(self, thread_id: str) -> dict:
-        return await self._on_thread("get_thread_status", thread_id)
-
-    async def get_thread_sessions(self, thread_id: str, limit: int | None = None) -> dict:
-        return await self._on_thread("get_thread_sessions", thread_id, limit=limit)
-
-    async def _fan_out(self, method: str, pool_id: str | None) -> list:
-        if pool_id is not None:
-            return [await self._call(self._shard_of_pool(pool_id), method, pool_id=pool_id)]
-        return await self._all(method)
-
-    async def start_all_threads(self, pool_id: str | None = None) -> dict:
-        parts = await self._fan_out("start_all_threads", pool_id)
-        started = [thread_id for part in parts for thread_id in part["started"]]
-        return {"started": started, "count": len(started)}
-
-    async def stop_all_threads(self, pool_id: str | None = None) -> dict:
-        parts = await self._fan_out("stop_all_threads", pool_id)
-        stopped = [thread_id for part in parts for thread_id in part["stopped"]]
-        return {"stopped": stopped, "count": len(stopped)}
-
-    async def get_all_threads(self, pool_id: str | None = None) -> dict:
-        parts = await self._fan_out("get_all_threads", pool_id)
-        threads = [thread for part in parts for thread in part["threads"]]
-        summary: dict = {}
-        for part in parts:
-            for key, value in part["summary"].items():
-                summary[key] = summary.get(key, 0) + value
-        return {"threads": threads, "summary": summary}
-
-    async def mint_and_send_tokens(self, pool_id: str, token_type: str, recipient_address: str, amount: int) -> dict:
-        return await self._call(self._shard_of_pool(pool_id), "mint_and_send_tokens", pool_id=pool_id,
-                                token_type=token_type, recipient_address=recipient_address, amount=amount)
-
-    # ================================================================== reading
-
-    async def get_findings(self, limit: int | None = 50) -> dict:
-        parts = await self._all("get_findings", limit=limit)
-        findings = sorted((f for part in parts for f in part["findings"]),
-                          key=lambda f: f.get("detected_at", ""), reverse=True)
-        by_kind: dict = {}
-        for part in parts:
-            for kind, count in part["by_kind"].items():
-                by_kind[kind] = by_kind.get(kind, 0) + count
-        return {"count": sum(part["count"] for part in parts), "by_kind": by_kind,
-                "findings": findings[:limit] if limit else findings}
-
-    async def core_wallet_status(self) -> dict:
-        """The core wallet is one keypair; on the embedded chain each shard's ledger holds its own
-        balance for it, so the answer lists them."""
+    async def _answer_core_wallet_status(self, params) -> dict:
         parts = await self._all("core_wallet_status")
-        return parts[0] | {"per_shard": [{"shard": i, "sol_balance": part["sol_balance"]}
+        return parts[0] | {"sol_balance": self._core_lamports([part["sol_balance"] for part in parts]),
+                           "per_shard": [{"shard": i, "sol_balance": part["sol_balance"]}
                                          for i, part in enumerate(parts)]}
 
-    async def airdrop_sol(self, lamports: int, address: str | None = None) -> dict:
-        return await self._call(self.shards[0], "airdrop_sol", lamports=lamports, address=address)
-
-    async def fresh_totals(self) -> EngineTotals:
-        """Totals asked of every shard now (the `totals` property is at most a snapshot old)."""
-        merged = EngineTotals()
-        for part in await self._all("totals_json"):
-            merged.merge_json(part)
-        return merged
-
-    async def get_engine_status(self) -> dict:
+    async def _answer_get_engine_status(self, params) -> dict:
         parts = await self._all("get_engine_status")
         totals = await self.fresh_totals()
         first = parts[0]
+        per_minute = totals.operations_per_minute()
         return first | {
+            "cluster": first["cluster"] | {"description": self.chain_description},
             "uptime_seconds": round(time.monotonic() - self.started_monotonic, 1),
             "started_at": self.started_at,
             "pools": sum(part["pools"] for part in parts),
-            "threads": _sum_dicts(part["threads"] for part in parts),
+            "threads": sum_counts(part["threads"] for part in parts),
             "totals": totals.summary(),
+            "throughput": {"operations_per_second": round(per_minute / 60, 2),
+                           "operations_per_minute": round(per_minute, 2),
+                           "total_operations": totals.total_operations, "waiting_cycles": totals.waits},
             "findings": sum(part["findings"] for part in parts),
             "cpu_percent_per_core": psutil.cpu_percent(percpu=True),
             "memory_rss_bytes": _rss_of_tree(),
@@ -413,21 +335,16 @@ class ShardedEngine:
                  "threads": sum(1 for i in self.thread_shard.values() if i == shard.index)}
                 for shard in self.shards]
 
-    async def snapshot(self, *, feed_limit: int = 100) -> dict:
-        """Merged from the snapshots the shards push: no round trip to any shard."""
-        parts = [shard.snapshot for shard in self.shards if shard.snapshot]
-        headers = [part["engine"] for part in parts]
-        header = dict(headers[0]) if headers else {}
-        for key in ("operations", "ok", "failed", "unexpected", "findings", "waits", "operations_per_minute"):
-            header[key] = round(sum(h.get(key, 0) for h in headers), 1)
-        header.update(threads=_sum_dicts(h["threads"] for h in headers), pools=sum(h["pools"] for h in headers),
-                      uptime_seconds=round(time.monotonic() - self.started_monotonic, 1), shards=self.shard_status())
-        feed = sorted([entry for part in parts for entry in part["feed"]] + self.feed.latest(feed_limit),
-                      key=lambda entry: entry["last_seen"], reverse=True)[:feed_limit]
-        return {"taken_at": utc_now_iso(), "engine": header,
-                "threads": [row for part in parts for row in part["threads"]],
-                "pools": [row for part in parts for row in part["pools"]], "feed": feed,
-                "feed_version": sum(part["feed_version"] for part in parts) + self.feed.version}
+    # ================================================================== for the process around the engine
+
+    async def fresh_totals(self) -> EngineTotals:
+        """Totals asked of every shard now (the `totals` property is at most a snapshot old)."""
+        return _merged_totals(await self._all("totals_json"))
+
+    @property
+    def totals(self) -> EngineTotals:
+        """Engine-wide totals merged from the shards' latest snapshots (no round trip)."""
+        return _merged_totals(shard.link.latest_totals() for shard in self.shards)
 
     async def ledger_audit(self) -> dict:
         parts = await self._all("ledger_audit")
@@ -435,24 +352,27 @@ class ShardedEngine:
                 "mints": [m for part in parts for m in part["mints"]],
                 "pools": [p for part in parts for p in part["pools"]]}
 
+    async def thread_summaries(self) -> list[dict]:
+        return [summary for part in await self._all("thread_summaries") for summary in part]
+
+    async def top_up_wallets(self) -> int:
+        return sum(await self._all("top_up_wallets"))
+
+    async def checkpoint(self) -> None:
+        await self._all("checkpoint")
+
+    async def write_report(self, name: str, data: dict) -> str:
+        path = Path(self.settings.data_dir) / "reports" / name
+        atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+        return str(path)
+
     @property
     def supports_airdrop(self) -> bool:
         return self._supports_airdrop
 
-    @property
-    def totals(self) -> EngineTotals:
-        """Engine-wide totals merged from the shards' latest pushed snapshots (no round trip)."""
-        merged = EngineTotals()
-        for shard in self.shards:
-            if shard.snapshot and "totals" in shard.snapshot:
-                merged.merge_json(shard.snapshot["totals"])
-        return merged
-
     def overview(self) -> dict:
-        by_status: dict[str, int] = {}
-        for shard in self.shards:
-            for row in (shard.snapshot or {}).get("threads", []):
-                by_status[row["status"]] = by_status.get(row["status"], 0) + 1
+        """Counts for health checks and metrics, without any shard round trip."""
+        by_status = sum_counts(shard.link.thread_statuses() for shard in self.shards)
         return {"mode": self._mode, "pools": len(self.pool_shard), "threads": len(self.thread_shard),
                 "threads_by_status": by_status, "shards": self.shard_status()}
 
@@ -465,40 +385,52 @@ class ShardedEngine:
 
     @property
     def chain_description(self) -> str:
-        count = len(self.shards)
+        where = "in this process" if self.in_process else f"{len(self.shards)} shard processes"
         if self.settings.chain.backend == "rpc":
-            return f"Solana JSON-RPC at {self.settings.chain.rpc_url} ({count} shard processes)"
+            return f"Solana JSON-RPC at {self.settings.chain.rpc_url} ({where})"
         program = "its compiled .so" if self.settings.program.program_so else "the built-in FRT v0.17.1070 emulator"
-        return f"embedded LiteSVM ledgers, one per shard ({count}), FRT executed by {program}"
+        ledgers = "one embedded LiteSVM ledger" if len(self.shards) == 1 else \
+            f"embedded LiteSVM ledgers, one per shard ({len(self.shards)})"
+        return f"{ledgers} ({where}), FRT executed by {program}"
 
-    async def thread_summaries(self) -> list[dict]:
-        return [summary for part in await self._all("thread_summaries") for summary in part]
+    # ================================================================== registry
 
-    async def write_report(self, name: str, data: dict) -> str:
-        import json
+    def _load_registry(self) -> None:
+        path = Path(self.settings.data_dir) / REGISTRY_FILE
+        if not path.exists():
+            return
+        try:
+            data = json.loads(path.read_text())
+        except ValueError as exc:
+            self.problems.append(f"{path} is corrupt ({exc}); rebuilt from the shards")
+            return
+        if data.get("shards") != len(self.shards):
+            self.problems.append(f"{path} was written for {data.get('shards')} shards; pools stay where they are")
+        self._next_ids.update(data.get("next_ids", {}))
 
-        path = Path(self.settings.data_dir) / "reports" / name
-        atomic_write_text(path, json.dumps(data, indent=2) + "\n")
-        return str(path)
-
-    async def checkpoint(self) -> None:
-        await self._all("checkpoint")
+    def _save_registry(self) -> None:
+        atomic_write_text(Path(self.settings.data_dir) / REGISTRY_FILE, json.dumps({
+            "shards": len(self.shards), "next_ids": self._next_ids, "pools": self.pool_shard,
+            "threads": self.thread_shard}, indent=2), backup=True)
 
 
-def _sum_dicts(dicts) -> dict:
-    total: dict = {}
-    for item in dicts:
-        for key, value in item.items():
-            total[key] = total.get(key, 0) + value
-    return total
+def _merged_totals(parts) -> EngineTotals:
+    merged = EngineTotals()
+    for part in parts:
+        if part:
+            merged.merge_json(part)
+    return merged
+
+
+def _legacy_state(data_dir: Path) -> str | None:
+    """Before every engine had shards, engine.shards = 0 kept its state at the top of the data
+    directory; it is not loaded any more: say so rather than let the threads look lost."""
+    if (data_dir / "threads.json").exists():
+        return (f"{data_dir} holds threads written by an earlier version's in-process engine (threads.json at its "
+                f"top level), which is not loaded: engines keep their state under {data_dir / 'shards'}")
+    return None
 
 
 def _rss_of_tree() -> int:
     process = psutil.Process()
     return process.memory_info().rss + sum(child.memory_info().rss for child in process.children(recursive=True))
-
-
-def _repo_root() -> str:
-    root = str(Path(__file__).resolve().parents[2])
-    existing = os.environ.get("PYTHONPATH")
-    return f"{root}{os.pathsep}{existing}" if existing else root

@@ -3,6 +3,10 @@
 coordinator -> shard   {"id": 7, "method": "start_thread", "params": {"thread_id": "deposit_1"}}
 shard -> coordinator   {"id": 7, "result": {...}}  or  {"id": 7, "error": {"type", "code", "message", "data"}}
 shard -> coordinator   {"event": "snapshot", "data": {...}}   (pushed a few times per second)
+shard -> coordinator   {"event": "ready", "data": {...}}  or  {"event": "failed", "error": {...}}  (once, at start)
+
+A shard in the coordinator's own process (engine.shards = 0) answers the same messages without
+the pipe (engine/sharding/links.py).
 """
 from __future__ import annotations
 
@@ -14,7 +18,15 @@ _ERROR_TYPES = {cls.__name__: cls for cls in (
     exceptions.DuplicateSwapDirection, exceptions.PoolNotFound, exceptions.ThreadInErrorState,
     exceptions.ThreadNotFound, exceptions.ThreadRunning, exceptions.InvalidThreadState,
     exceptions.OperationFailed, exceptions.ChainUnavailable, exceptions.InsufficientCoreFunds,
-    exceptions.InvalidRequest)}
+    exceptions.InvalidRequest, exceptions.DataDirLocked,
+    exceptions.NotSupported, exceptions.InvalidParams)}
+
+
+class ShardInternalError(exceptions.EngineError):
+    """A shard failed in a way that is not a domain error (a bug): logged where it happened; its
+    message is for logs, never for API answers."""
+
+    code = -32603
 
 
 class ShardFailed(exceptions.EngineError):
@@ -32,14 +44,17 @@ def decode(line: bytes) -> dict:
 
 
 def error_to_json(exc: Exception) -> dict:
+    from engine.chain.base import AirdropUnavailable, ChainError
+
+    if isinstance(exc, AirdropUnavailable):
+        exc = exceptions.NotSupported(f"airdrop_sol is not available: {exc}")
+    elif isinstance(exc, ChainError):
+        exc = exceptions.ChainUnavailable(f"chain unavailable: {exc}")
     if isinstance(exc, exceptions.EngineError):
         return {"type": type(exc).__name__, "code": exc.code, "message": exc.message, "data": exc.data}
     return {"type": "InternalError", "code": -32603, "message": f"{type(exc).__name__}: {exc}", "data": {}}
 
 
 def error_from_json(error: dict) -> exceptions.EngineError:
-    cls = _ERROR_TYPES.get(error.get("type"), exceptions.EngineError)
-    instance = cls(error.get("message", "shard error"), error.get("data") or {})
-    if cls is exceptions.EngineError:
-        instance.code = error.get("code", -32603)
-    return instance
+    cls = _ERROR_TYPES.get(error.get("type"), ShardInternalError)
+    return cls(error.get("message", "shard error"), error.get("data") or {})

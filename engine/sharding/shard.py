@@ -1,5 +1,7 @@
-"""A shard process: a full Engine over its own data directory (and, on the embedded chain, its
-own ledger), serving the coordinator's commands on stdin and pushing snapshots on stdout.
+"""A shard: a full Engine over its own data directory (and, on the embedded chain, its own
+ledger), answering the coordinator's requests. As a process it reads them on stdin and answers
+and pushes snapshots on stdout; in the coordinator's process (engine.shards = 0) the same
+`ShardServer` answers them directly (engine/sharding/links.py).
 
     python -m engine.sharding.shard      (the coordinator starts it; settings arrive on stdin)
 """
@@ -14,19 +16,17 @@ import threading
 
 from engine.config import Settings
 from engine.engine import Engine
-from engine.open import tune_gc
+from engine.api.operations import OPERATIONS
+from engine.exceptions import EngineError
+from engine.gc_tuning import tune_gc
 from engine.sharding.protocol import decode, encode, error_to_json
 
+log = logging.getLogger(__name__)
 SNAPSHOT_INTERVAL_S = 0.25
-# Methods the coordinator may call; everything else is refused.
-ALLOWED = {
-    "create_pool", "list_pools", "get_pool", "create_deposit_thread", "create_withdrawal_thread",
-    "create_swap_thread", "start_thread", "stop_thread", "delete_thread", "run_cycle", "empty_thread",
-    "start_all_threads", "stop_all_threads", "fund_thread", "mint_and_send_tokens", "get_thread_status",
-    "get_all_threads", "get_thread_sessions", "get_findings", "core_wallet_status", "airdrop_sol",
-    "get_engine_status", "snapshot", "top_up_wallets", "totals_json", "ledger_audit", "checkpoint",
-    "thread_summaries", "chain_health",
-}
+# What a shard answers besides the operations of engine/api/operations.py: the coordinator's
+# own needs (live views, audits, persistence, health).
+SHARD_COMMANDS = {"snapshot", "checkpoint", "totals_json", "ledger_audit", "thread_summaries", "top_up_wallets",
+                  "chain_health", "get_engine_status", "core_wallet_status"}
 
 
 class PipeWriter:
@@ -59,31 +59,33 @@ class PipeWriter:
 
 
 class ShardServer:
-    def __init__(self, engine: Engine, writer: PipeWriter) -> None:
+    """Answers the coordinator's requests with this shard's Engine: one request in, one answer
+    out, whatever carries them (a pipe, or a direct call in the coordinator's process)."""
+
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.writer = writer
         self.closing = asyncio.Event()
 
-    def send(self, message: dict) -> None:
-        self.writer.write(encode(message))
-
-    async def handle(self, request: dict) -> None:
+    async def answer(self, request: dict) -> dict:
         method, params = request.get("method"), request.get("params") or {}
         try:
             if method == "shutdown":
                 self.closing.set()
                 result = {"ok": True}
-            elif method not in ALLOWED:
-                raise ValueError(f"unknown shard method {method!r}")
             else:
                 result = await self._call(method, params)
-            self.send({"id": request.get("id"), "result": result})
+            return {"id": request.get("id"), "result": result}
         except Exception as exc:  # every failure goes back to the coordinator, typed
-            logging.getLogger(__name__).debug("shard call %s failed", method, exc_info=True)
-            self.send({"id": request.get("id"), "error": error_to_json(exc)})
+            if isinstance(exc, EngineError):
+                log.debug("shard call %s refused: %s", method, exc)
+            else:
+                log.exception("shard call %s failed", method)
+            return {"id": request.get("id"), "error": error_to_json(exc)}
 
     async def _call(self, method: str, params: dict):
         engine = self.engine
+        if method not in OPERATIONS and method not in SHARD_COMMANDS:
+            raise ValueError(f"unknown shard method {method!r}")
         if method == "totals_json":
             return engine.totals.to_json()
         if method == "checkpoint":
@@ -92,16 +94,27 @@ class ShardServer:
         result = getattr(engine, method)(**params)
         return await result if asyncio.iscoroutine(result) else result
 
-    async def push_snapshots(self) -> None:
-        while not self.closing.is_set():
-            try:
-                if self.writer.backlog < 2:  # the coordinator keeps up; otherwise skip a round
-                    data = await self.engine.snapshot(feed_limit=100)
-                    data["totals"] = self.engine.totals.to_json()
-                    self.send({"event": "snapshot", "data": data})
-            except Exception:  # a bad snapshot must not end the stream
-                logging.getLogger(__name__).exception("snapshot push failed")
-            await asyncio.sleep(SNAPSHOT_INTERVAL_S)
+
+async def shard_snapshot(engine: Engine) -> dict:
+    """What the coordinator merges into its live view: the engine's rows and its mergeable totals."""
+    data = await engine.snapshot(feed_limit=100)
+    data["totals"] = engine.totals.to_json()
+    return data
+
+
+def ready_info(engine: Engine) -> dict:
+    return {"pools": list(engine.pools), "threads": list(engine.threads), "problems": engine.problems,
+            "notes": engine.notes, "supports_airdrop": engine.supports_airdrop, "mode": engine.cluster.mode}
+
+
+async def push_snapshots(engine: Engine, writer: PipeWriter, closing: asyncio.Event) -> None:
+    while not closing.is_set():
+        try:
+            if writer.backlog < 2:  # the coordinator keeps up; otherwise skip a round
+                writer.write(encode({"event": "snapshot", "data": await shard_snapshot(engine)}))
+        except Exception:  # a bad snapshot must not end the stream
+            log.exception("snapshot push failed")
+        await asyncio.sleep(SNAPSHOT_INTERVAL_S)
 
 
 async def serve() -> int:
@@ -120,19 +133,20 @@ async def serve() -> int:
         writer.write(encode({"event": "failed", "error": error_to_json(exc)}))
         writer.close()
         return 2
-    server = ShardServer(engine, writer)
-    server.send({"event": "ready", "data": {"pools": list(engine.pools), "threads": list(engine.threads),
-                                            "problems": engine.problems, "notes": engine.notes,
-                                            "supports_airdrop": engine.supports_airdrop,
-                                            "mode": engine.cluster.mode}})
+    server = ShardServer(engine)
+    writer.write(encode({"event": "ready", "data": ready_info(engine)}))
     tune_gc()
-    pusher = asyncio.create_task(server.push_snapshots())
+    pusher = asyncio.create_task(push_snapshots(engine, writer, server.closing))
+
+    async def handle(request: dict) -> None:
+        writer.write(encode(await server.answer(request)))
+
     pending: set[asyncio.Task] = set()
     while not server.closing.is_set():
         line = await reader.readline()
         if not line:  # the coordinator went away
             break
-        task = asyncio.create_task(server.handle(decode(line)))
+        task = asyncio.create_task(handle(decode(line)))
         pending.add(task)
         task.add_done_callback(pending.discard)
     await asyncio.gather(*pending, return_exceptions=True)

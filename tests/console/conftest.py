@@ -15,7 +15,7 @@ from solders.keypair import Keypair
 from console.app import ConsoleApp
 from console.gateway import LocalGateway
 from engine.config import Settings
-from engine.engine import Engine
+from engine.sharding.coordinator import Coordinator
 
 ONE_CYCLE_PACING = {"pacing_min_ms": 3_600_000, "pacing_max_ms": 3_600_000}
 FIXED_RESOURCES = {"cpu_percent_per_core": [12.0, 57.0], "memory_rss_bytes": 256 * 2**20, "memory_percent": 41.0}
@@ -45,11 +45,11 @@ def console_settings(root: Path, **engine) -> Settings:
     })
 
 
-async def open_test_engine(root: Path, **engine) -> Engine:
-    return await Engine.open(console_settings(root, **engine), start_background=False)
+async def open_test_engine(root: Path, **engine) -> Coordinator:
+    return await Coordinator.open(console_settings(root, **engine))
 
 
-async def build_pool(engine: Engine) -> dict:
+async def build_pool(engine: Coordinator) -> dict:
     """One 9/6 "1 A = 160 B" pool with a deposit (A), a withdrawal (A) and a swap (a_to_b) thread."""
     pool_id = (await engine.create_pool(token_a_decimals=9, token_b_decimals=6, ratio_whole_number=160,
                                         ratio_direction="a_to_b"))["pool_id"]
@@ -154,7 +154,7 @@ class FrozenGateway:
         return attribute
 
 
-async def populate(engine: Engine) -> dict:
+async def populate(engine: Coordinator) -> dict:
     """A small, deterministic scene: two pools; a deposit that ran twice, a swap that failed
     (expected: the pool has no liquidity yet), a waiting withdrawal; a fabricated finding."""
     ids = await build_pool(engine)
@@ -171,8 +171,9 @@ async def populate(engine: Engine) -> dict:
     return ids
 
 
-def fabricate_finding(engine: Engine, thread_id: str, pool_id: str) -> None:
+def fabricate_finding(coordinator: Coordinator, thread_id: str, pool_id: str) -> None:
     """A finding as the engine records one (the FRT emulator produces none on its own)."""
+    engine = coordinator.local
     engine.store.write_finding("lp_mismatch", {
         "kind": "lp_mismatch", "detail": "LP minted 1 more than the model predicts",
         "detected_at": FROZEN_TIME, "thread_id": thread_id, "pool_id": pool_id, "operation": "deposit",

@@ -17,7 +17,7 @@ async def resolve(answer):
 
 
 def status(engine, thread_id):
-    return engine.threads[thread_id].status
+    return engine.local.threads[thread_id].status
 
 
 def select(app, thread_id):
@@ -73,7 +73,7 @@ async def test_empty_asks_first_then_burns_the_input_balance(engine, setup, cons
         assert (await engine.get_thread_status(deposit))["balances"]["token_a"] == 1_000 * X
         await pilot.press("e")
         await pilot.press("y")
-        await until(lambda: engine.threads[deposit].stats.empty_operations == 1)
+        await until(lambda: engine.local.threads[deposit].stats.empty_operations == 1)
         balances = (await engine.get_thread_status(deposit))["balances"]
         assert balances["token_a"] == 0 and balances["lp_tokens"] == 0
 
@@ -86,7 +86,7 @@ async def test_delete_asks_first_and_refuses_a_running_thread(engine, setup, con
         await pilot.press("d")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
-        await until(lambda: setup["withdrawal"] not in engine.threads)
+        await until(lambda: setup["withdrawal"] not in engine.local.threads)
         await refreshed(app, pilot)
         assert setup["withdrawal"] not in app.main.threads_table.keys_in_order
         # a running thread is refused by the engine: the console says so, the thread stays
@@ -95,7 +95,7 @@ async def test_delete_asks_first_and_refuses_a_running_thread(engine, setup, con
         select(app, setup["swap"])
         await pilot.press("d", "y")
         await pilot.pause(0.2)
-        assert setup["swap"] in engine.threads
+        assert setup["swap"] in engine.local.threads
         assert any("stop it first" in str(n.message) for n in app._notifications)
 
 
@@ -104,9 +104,9 @@ async def test_start_all_and_stop_all(engine, setup, console):
     async with app.run_test(size=SIZE) as pilot:
         await refreshed(app, pilot)
         await pilot.press("S")
-        await until(lambda: all(t.status == "running" for t in engine.threads.values()))
+        await until(lambda: all(t.status == "running" for t in engine.local.threads.values()))
         await pilot.press("X")
-        await until(lambda: all(t.status == "stopped" for t in engine.threads.values()))
+        await until(lambda: all(t.status == "stopped" for t in engine.local.threads.values()))
 
 
 async def test_start_and_stop_per_pool(engine, setup, console):
@@ -118,7 +118,7 @@ async def test_start_and_stop_per_pool(engine, setup, console):
         await refreshed(app, pilot)
         select(app, setup["deposit"])  # the selected thread's pool
         await pilot.press("o")
-        await until(lambda: all(engine.threads[t].status == "running"
+        await until(lambda: all(engine.local.threads[t].status == "running"
                                 for t in (setup["deposit"], setup["withdrawal"], setup["swap"])))
         assert status(engine, elsewhere) == "created"
         # the pool selected in the pools panel, when it has focus
@@ -149,15 +149,15 @@ async def test_new_deposit_thread_form_validates_inline_then_creates(engine, set
         await fill(pilot, form, token_type="B", initial_amount="12x")
         await pilot.press("ctrl+s")
         assert "whole number" in form.errors["initial_amount"]
-        assert len(engine.threads) == 3  # nothing was sent
+        assert len(engine.local.threads) == 3  # nothing was sent
         await fill(pilot, form, initial_amount="0", auto_refill=True)
         await pilot.press("ctrl+s")
         assert "auto_refill" in form.errors
         await fill(pilot, form, initial_amount="5_000_000", auto_refill=True)
         await pilot.press("ctrl+s")
-        await until(lambda: "deposit_2" in engine.threads)
+        await until(lambda: "deposit_2" in engine.local.threads)
         await until(lambda: app.screen is app.main)
-        thread = engine.threads["deposit_2"]
+        thread = engine.local.threads["deposit_2"]
         assert (thread.token_type, thread.initial_amount, thread.auto_refill, thread.pool_id) == \
             ("B", 5_000_000, True, setup["pool_id"])
         await until(lambda: app.main.threads_table.selected_key == "deposit_2")
@@ -172,8 +172,8 @@ async def test_new_withdrawal_thread(engine, setup, console):
         await pilot.press("enter")  # the Select keeps focus: enter opens it; submit with ctrl+s
         await pilot.press("escape") if not isinstance(app.screen, FormScreen) else None
         await pilot.press("ctrl+s")
-        await until(lambda: "withdrawal_2" in engine.threads)
-        assert engine.threads["withdrawal_2"].token_type == "B"
+        await until(lambda: "withdrawal_2" in engine.local.threads)
+        assert engine.local.threads["withdrawal_2"].token_type == "B"
 
 
 async def test_new_swap_thread_shows_the_engines_refusal_under_the_field(engine, setup, console):
@@ -189,9 +189,9 @@ async def test_new_swap_thread_shows_the_engines_refusal_under_the_field(engine,
         assert app.screen is form  # the form stays open
         await fill(pilot, form, direction="b_to_a")
         await pilot.press("ctrl+s")
-        await until(lambda: "swap_2" in engine.threads)
-        assert engine.threads["swap_2"].swap_direction == "b_to_a"
-        assert engine.threads["swap_2"].initial_amount == 1000
+        await until(lambda: "swap_2" in engine.local.threads)
+        assert engine.local.threads["swap_2"].swap_direction == "b_to_a"
+        assert engine.local.threads["swap_2"].initial_amount == 1000
 
 
 async def test_new_pool(engine, console):
@@ -208,8 +208,8 @@ async def test_new_pool(engine, console):
         await fill(pilot, form, token_a_decimals="0", token_b_decimals="9", ratio_whole_number="5",
                    ratio_direction="b_to_a")
         await pilot.press("ctrl+s")
-        await until(lambda: len(engine.pools) == 1)
-        record = next(iter(engine.pools.values())).record
+        await until(lambda: len(engine.local.pools) == 1)
+        record = next(iter(engine.local.pools.values())).record
         assert (record.token_a_decimals, record.token_b_decimals) == (0, 9)
         assert record.ratio_display == "1 Token B = 5 Token A"
         await refreshed(app, pilot)
@@ -248,8 +248,8 @@ async def test_mint_and_send(engine, setup, console):
         await fill(pilot, form, recipient_address=recipient)
         await pilot.press("ctrl+s")
         await until(lambda: app.screen is app.main)
-        mint = str(engine.pools[setup["pool_id"]].mint("B"))
-        assert recipient in engine.external_recipients[mint]
+        mint = str(engine.local.pools[setup["pool_id"]].mint("B"))
+        assert recipient in engine.local.external_recipients[mint]
 
 
 async def test_pause_freezes_the_view_while_the_engine_runs(engine, setup, console):
@@ -323,7 +323,7 @@ async def test_command_palette_runs_actions(engine, setup, console):
         await until(lambda: app.screen.query("CommandList").first().option_count > 0)
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await until(lambda: all(t.status == "running" for t in engine.threads.values()))
+        await until(lambda: all(t.status == "running" for t in engine.local.threads.values()))
 
 
 async def test_log_view(engine, console):
@@ -359,11 +359,11 @@ async def test_quit_with_running_threads_asks_then_stops_them(engine, setup, tmp
         await pilot.press("q")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
-        assert app.screen is app.main and engine.threads[setup["deposit"]].status == "running"
+        assert app.screen is app.main and engine.local.threads[setup["deposit"]].status == "running"
         await pilot.press("q", "y")
         await until(lambda: engine._closed)
     assert engine._closed
-    session = engine.store.list_sessions(setup["deposit"])[0]
+    session = engine.local.store.list_sessions(setup["deposit"])[0]
     assert session["session_info"]["stop_reason"] == "engine_shutdown"
 
 

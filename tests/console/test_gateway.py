@@ -18,7 +18,7 @@ async def test_local_gateway_maps_engine_errors(engine):
     assert refused.value.code == -1004 and "not found" in refused.value.message
     with pytest.raises(GatewayError) as invalid:
         await gateway.create_pool(token_a_decimals=19)
-    assert invalid.value.code == -1010 and "token_a_decimals" in invalid.value.message
+    assert invalid.value.code == -32602 and "token_a_decimals" in invalid.value.message
     snapshot = await gateway.snapshot(feed_limit=5)
     assert set(snapshot) >= {"engine", "threads", "pools", "feed", "feed_version"}
 
@@ -50,7 +50,7 @@ async def test_console_with_the_engine_on_its_own_thread(tmp_path, monkeypatch):
         await pilot.press("q", "y")  # running: confirm, then the engine closes on its thread
         await until(lambda: not engine_threads[0].is_alive(), timeout=30)
     assert gateway.engine._closed
-    sessions = gateway.engine.store.list_sessions(thread_id)
+    sessions = gateway.engine.local.store.list_sessions(thread_id)
     assert sessions and sessions[0]["session_info"]["stop_reason"] == "engine_shutdown"
 
 

@@ -1,4 +1,6 @@
-"""Engines on the embedded chain, in a temporary data directory, with deterministic pacing."""
+"""Engines on the embedded chain, in a temporary data directory, with deterministic pacing: the
+coordinator users run, in front of one in-process shard (engine.shards = 0), whose Engine tests
+may reach as `engine.local`."""
 from __future__ import annotations
 
 import asyncio
@@ -6,7 +8,7 @@ import asyncio
 import pytest
 
 from engine.config import Settings
-from engine.engine import Engine
+from engine.sharding.coordinator import Coordinator
 
 # Started threads run one cycle, then sleep for an hour: tests drive further cycles by hand
 # (Engine.run_cycle) so that every step is deterministic.
@@ -16,17 +18,18 @@ ONE_CYCLE_PACING = {"pacing_min_ms": 3_600_000, "pacing_max_ms": 3_600_000}
 def engine_settings(data_dir, **engine) -> Settings:
     return Settings.model_validate({
         "data_dir": str(data_dir),
-        "engine": {"seed": 7, "thread_initial_lamports": 5_000_000_000, **ONE_CYCLE_PACING, **engine},
+        "engine": {"seed": 7, "thread_initial_lamports": 5_000_000_000, "sol_monitor_interval_s": 3600, "shards": 0,
+                   **ONE_CYCLE_PACING, **engine},
     })
 
 
 @pytest.fixture
 async def open_engine(tmp_path, monkeypatch):
     monkeypatch.delenv("FRT_STRESS_PASSPHRASE", raising=False)
-    opened: list[Engine] = []
+    opened: list[Coordinator] = []
 
-    async def factory(data_dir=None, **engine) -> Engine:
-        instance = await Engine.open(engine_settings(data_dir or tmp_path / "data", **engine), start_background=False)
+    async def factory(data_dir=None, **engine) -> Coordinator:
+        instance = await Coordinator.open(engine_settings(data_dir or tmp_path / "data", **engine))
         opened.append(instance)
         return instance
 

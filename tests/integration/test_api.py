@@ -25,7 +25,7 @@ from engine.chain.base import ChainError
 from engine.config import ApiConfig
 from rpcapi.auth import ApiConfigError, redact
 from rpcapi.client import RpcCallError, RpcClient
-from rpcapi.methods import ERRORS, METHODS, maybe_await
+from rpcapi.methods import ERRORS, METHODS
 from rpcapi.server import ApiServer
 from tests.integration.conftest import settle
 
@@ -48,7 +48,7 @@ async def api(open_engine, tmp_path):
             engine = engines.get("default") or await open_engine()
             engines.setdefault("default", engine)
         config = ApiConfig.model_validate(TEST_API | overrides)
-        server = ApiServer(engine, config, engine.settings.data_dir)
+        server = ApiServer(engine, config, engine.local.settings.data_dir)
         await server.start()
         servers.append(server)
         return engine, server
@@ -87,8 +87,8 @@ async def error_of(client, method, **params):
 
 async def state(engine):
     """What no rejected call may change."""
-    return (sorted(engine.pools), {t: r.status for t, r in engine.threads.items()},
-            await maybe_await(engine.list_pools()), dict(engine.minted), dict(engine.burned))
+    return (sorted(engine.local.pools), {t: r.status for t, r in engine.local.threads.items()},
+            await engine.list_pools(), dict(engine.local.minted), dict(engine.local.burned))
 
 
 SPEC = {"token_a_decimals": 9, "token_b_decimals": 6, "ratio_whole_number": 160, "ratio_direction": "a_to_b"}
@@ -147,6 +147,8 @@ async def test_every_method_succeeds_with_the_documented_shapes(api):
         assert stopped["status"] == "stopped" and stopped["session_file"].startswith("session_")
         sessions = await run("get_thread_sessions", thread_id=deposit["thread_id"], limit=5)
         assert len(sessions["sessions"]) == 1
+        stepped = await run("run_cycle", thread_id=withdrawal["thread_id"])  # stopped: stepped by hand
+        assert stepped["operation"] == "withdraw" and stepped["ok"] and 1 <= stepped["amount"] <= 5 * X
 
         emptied = await run("empty_thread", thread_id=seller["thread_id"])
         assert emptied["post_empty_balances"]["token_a_balance"] == 0
@@ -158,7 +160,7 @@ async def test_every_method_succeeds_with_the_documented_shapes(api):
         assert (await run("delete_thread", thread_id=buyer["thread_id"]))["deleted"] is True
 
         wallet = await run("core_wallet_status")
-        assert wallet["address"] == str(engine.core.pubkey) and wallet["airdrop_available"] is True
+        assert wallet["address"] == str(engine.local.core.pubkey) and wallet["airdrop_available"] is True
         airdrop = await run("airdrop_sol", lamports=X, address=recipient)
         assert airdrop["address"] == recipient
         await run("airdrop_sol", lamports=X)  # the core wallet
@@ -166,16 +168,16 @@ async def test_every_method_succeeds_with_the_documented_shapes(api):
         assert findings["count"] == 0
         engine_status = await run("get_engine_status")
         assert engine_status["cluster"]["mode"] == "embedded-emulated"
-        assert engine_status["program_id"] == str(engine.cluster.program_id)
+        assert engine_status["program_id"] == str(engine.local.cluster.program_id)
         assert engine_status["throughput"]["total_operations"] >= 1 and engine_status["cpu_percent_per_core"]
         snapshot = await run("get_snapshot", feed_limit=5)
-        assert {row["thread_id"] for row in snapshot["threads"]} == set(engine.threads)
-        assert {row["pool_id"] for row in snapshot["pools"]} == set(engine.pools) and len(snapshot["feed"]) <= 5
+        assert {row["thread_id"] for row in snapshot["threads"]} == set(engine.local.threads)
+        assert {row["pool_id"] for row in snapshot["pools"]} == set(engine.local.pools) and len(snapshot["feed"]) <= 5
 
     assert set(results) | {"rpc.discover"} == set(METHODS)
     # Private keys never appear in an answer (raw bytes as JSON, or base58).
     answers = json.dumps(results)
-    for wallet in [engine.core, *(t.wallet for t in engine.threads.values())]:
+    for wallet in [engine.local.core, *(t.wallet for t in engine.local.threads.values())]:
         assert json.dumps(list(wallet.secret())) not in answers and str(wallet.keypair) not in answers
 
 
@@ -210,7 +212,7 @@ async def test_documented_domain_errors(api, http, monkeypatch):
         await client.call("start_thread", thread_id=deposit)
         running = await error_of(client, "delete_thread", thread_id=deposit)
         assert running.code == -1005 and "stop it first" in running.message
-        engine.enter_error_state(engine.threads[deposit], {"error": "test", "at": "now"})
+        engine.local.enter_error_state(engine.local.threads[deposit], {"error": "test", "at": "now"})
         await settle()
         errored = await error_of(client, "empty_thread", thread_id=deposit)
         assert errored.code == -1003
@@ -225,19 +227,19 @@ async def test_documented_domain_errors(api, http, monkeypatch):
                                   ratio_direction="a_to_b")  # token A decimals drawn: the engine refuses
         assert overflow.code == -1010
 
-        monkeypatch.setattr(engine.settings.wallet, "min_core_lamports", 10**19)
+        monkeypatch.setattr(engine.local.settings.wallet, "min_core_lamports", 10**19)
         poor = await error_of(client, "create_withdrawal_thread", pool_id=pool_id, token_type="B")
         assert poor.code == -1009 and "core wallet" in poor.message
         monkeypatch.undo()
 
-        monkeypatch.setattr(engine.cluster, "supports_airdrop", False)
+        monkeypatch.setattr(engine.local.cluster, "supports_airdrop", False)
         assert (await error_of(client, "airdrop_sol", lamports=X)).code == -1014
         monkeypatch.undo()
 
         async def unreachable(*args, **kwargs):
             raise ChainError("connection refused")
 
-        monkeypatch.setattr(engine.cluster, "get_balance", unreachable)
+        monkeypatch.setattr(engine.local.cluster, "get_balance", unreachable)
         down = await error_of(client, "core_wallet_status")
         assert down.code == -1008 and "connection refused" in down.message
         monkeypatch.undo()
@@ -245,7 +247,7 @@ async def test_documented_domain_errors(api, http, monkeypatch):
         def crash():
             raise RuntimeError("internal detail that must not leak")
 
-        monkeypatch.setattr(engine, "list_pools", crash)
+        monkeypatch.setattr(engine.local, "list_pools", crash)
         status, answer, _ = await post(http, server.url, call("list_pools"))
         assert status == 200 and answer["error"] == {"code": -32603, "message": "Internal error"}
         assert "Traceback" not in json.dumps(answer) and "must not leak" not in json.dumps(answer)
@@ -307,7 +309,7 @@ async def test_invalid_params_are_refused_with_their_detail_and_change_nothing(a
     pool_id = (await engine.create_pool(**SPEC))["pool_id"]
     await engine.create_deposit_thread(pool_id, "A", X)
     before = await state(engine)
-    audit = engine.settings.data_dir / "audit.log"
+    audit = engine.local.settings.data_dir / "audit.log"
     audit_lines = len(audit.read_text().splitlines()) if audit.exists() else 0
     for index, (method, params) in enumerate(BAD_PARAMS):
         params = json.loads(json.dumps(params).replace("@POOL", pool_id))
@@ -320,7 +322,7 @@ async def test_invalid_params_are_refused_with_their_detail_and_change_nothing(a
     assert await state(engine) == before
     # Refused state-changing calls are audited too, with their outcome.
     audited = [json.loads(line) for line in
-               (engine.settings.data_dir / "audit.log").read_text().splitlines()[audit_lines:]]
+               (engine.local.settings.data_dir / "audit.log").read_text().splitlines()[audit_lines:]]
     assert audited and {entry["outcome"] for entry in audited} == {"-32602"}
     assert {entry["method"] for entry in audited} <= {name for name, m in METHODS.items() if m.state_changing}
 
@@ -363,7 +365,7 @@ async def test_jsonrpc_protocol_errors_ids_and_notifications(api, http):
     pool_id = (await engine.create_pool(**SPEC))["pool_id"]
     status, answer, _ = await post(http, url, {"jsonrpc": "2.0", "method": "create_withdrawal_thread",
                                                "params": {"pool_id": pool_id, "token_type": "B"}})
-    assert (status, answer) == (204, None) and "withdrawal_1" in engine.threads
+    assert (status, answer) == (204, None) and "withdrawal_1" in engine.local.threads
     for notification in ({"jsonrpc": "2.0", "method": "nope"}, {"jsonrpc": "2.0", "method": "start_thread",
                                                                   "params": {"thread_id": 5}}):
         assert (await post(http, url, notification))[:2] == (204, None)  # errors of notifications too
@@ -397,7 +399,7 @@ async def test_jsonrpc_protocol_errors_ids_and_notifications(api, http):
         answers = await client.batch([("list_pools", {}), ("get_thread_status", {"thread_id": "swap_9"})])
         assert "pools" in answers[0] and isinstance(answers[1], RpcCallError) and answers[1].code == -1004
         await client.notify("create_withdrawal_thread", pool_id=pool_id, token_type="A")
-        assert "withdrawal_2" in engine.threads
+        assert "withdrawal_2" in engine.local.threads
 
 
 async def test_oversized_malformed_and_wrongly_typed_bodies(api, http):
@@ -427,7 +429,7 @@ async def test_api_key_is_required_on_every_endpoint_and_a_refused_call_changes_
         assert status == 401, headers
         assert answer["jsonrpc"] == "2.0" and answer["id"] is None and answer["error"]["code"] == -1011
         assert response_headers["WWW-Authenticate"].startswith("Bearer")
-    assert engine.pools == {}
+    assert engine.local.pools == {}
     for path in ("/health", "/metrics"):
         async with http.get(server.url.replace("/rpc", path)) as response:
             assert response.status == 401
@@ -442,9 +444,9 @@ async def test_api_key_is_required_on_every_endpoint_and_a_refused_call_changes_
         refused = await error_of(client, "list_pools")
         assert (refused.code, refused.http_status) == (-1011, 401)
 
-    audit = [json.loads(line) for line in (engine.settings.data_dir / "audit.log").read_text().splitlines()]
+    audit = [json.loads(line) for line in (engine.local.settings.data_dir / "audit.log").read_text().splitlines()]
     assert sum(entry.get("reason") == "Unauthorized" for entry in audit) >= 5
-    assert KEY not in (engine.settings.data_dir / "audit.log").read_text()
+    assert KEY not in (engine.local.settings.data_dir / "audit.log").read_text()
     created = [entry for entry in audit if entry.get("method") == "create_pool"]
     assert len(created) == 1 and created[0]["outcome"] == "ok" and created[0]["client"] == "127.0.0.1"
     assert created[0]["params"] == SPEC and created[0]["time"].endswith("Z")
@@ -508,7 +510,7 @@ async def test_rate_limit_per_client(api, http):
     assert statuses == [200, 200, 200]
     status, answer, headers = await post(http, server.url, call("create_pool", SPEC))
     assert status == 429 and answer["error"]["code"] == -1013 and int(headers["Retry-After"]) >= 1
-    assert engine.pools == {}
+    assert engine.local.pools == {}
     await asyncio.sleep(1.1)
     assert (await post(http, server.url, call("list_pools")))[0] == 200
     await asyncio.sleep(2.1)  # the bucket holds 3 again: a batch of 5 costs 5
@@ -564,14 +566,14 @@ async def test_audit_log_records_state_changing_calls_only(api, http):
         await client.call("create_withdrawal_thread", pool_id=pool_id, token_type="A")
     status, _, _ = await post(http, server.url, call("create_withdrawal_thread", {"pool_id": pool_id, "token_type": "B",
                                                                                   "api_key": "hunter2-hunter2"}))
-    lines = (engine.settings.data_dir / "audit.log").read_text().splitlines()
+    lines = (engine.local.settings.data_dir / "audit.log").read_text().splitlines()
     entries = [json.loads(line) for line in lines]
     assert [(e["method"], e["outcome"]) for e in entries] == [
         ("create_pool", "ok"), ("start_thread", "-1004"), ("create_withdrawal_thread", "ok"),
         ("create_withdrawal_thread", "-32602")]
     assert entries[-1]["params"]["api_key"] == "***" and "hunter2" not in "\n".join(lines)
     assert all(e["client"] == "127.0.0.1" and "time" in e and "id" in e for e in entries)
-    assert oct((engine.settings.data_dir / "audit.log").stat().st_mode & 0o777) == "0o600"
+    assert oct((engine.local.settings.data_dir / "audit.log").stat().st_mode & 0o777) == "0o600"
 
 
 async def test_status_reads_are_cached_until_a_state_change(api):
@@ -647,7 +649,7 @@ async def test_health_and_metrics(api, http, monkeypatch):
     async def down():
         raise ChainError("node unreachable")
 
-    monkeypatch.setattr(engine.cluster, "get_latest_blockhash", down)
+    monkeypatch.setattr(engine.local.cluster, "get_latest_blockhash", down)
     async with http.get(f"{base}/health") as response:
         health = await response.json()
         assert response.status == 503 and health["chain"]["ok"] is False and "unreachable" in health["chain"]["error"]

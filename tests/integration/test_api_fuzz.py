@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from engine.config import ApiConfig
-from rpcapi.methods import ERRORS, METHODS, maybe_await
+from rpcapi.methods import ERRORS, METHODS
 from rpcapi.server import ApiServer
 from tests.integration.conftest import settle
 
@@ -139,8 +139,8 @@ async def target(open_engine):
 
 async def snapshot(engine):
     await settle()
-    return (sorted(engine.pools), {t: (r.status, r.pool_id) for t, r in engine.threads.items()},
-            await maybe_await(engine.list_pools()), dict(engine.minted), dict(engine.burned))
+    return (sorted(engine.local.pools), {t: (r.status, r.pool_id) for t, r in engine.local.threads.items()},
+            await engine.list_pools(), dict(engine.local.minted), dict(engine.local.burned))
 
 
 async def send(session, url, body: bytes):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from engine.exceptions import DuplicateSwapDirection, PoolNotFound, ThreadInErrorState, ThreadRunning
+from engine.exceptions import DuplicateSwapDirection, InvalidParams, PoolNotFound, ThreadInErrorState, ThreadRunning
 from engine.frt import model
 from tests.integration.conftest import settle
 
@@ -29,7 +29,7 @@ async def test_create_pool_orients_the_human_ratio_and_registers_it(open_engine)
                                        ratio_direction="a_to_b")
     assert (created["ratio_a_numerator"], created["ratio_b_denominator"]) == (10**9, 160 * 10**6)
     assert created["ratio_display"] == "1 Token A = 160 Token B"
-    assert bytes(engine.pools[created["pool_id"]].mint("A")) < bytes(engine.pools[created["pool_id"]].mint("B"))
+    assert bytes(engine.local.pools[created["pool_id"]].mint("A")) < bytes(engine.local.pools[created["pool_id"]].mint("B"))
     detail = await engine.get_pool(created["pool_id"])
     assert detail["liquidity"] == {"token_a": 0, "token_b": 0}
     assert detail["pause_flags"]["liquidity_paused"] is False
@@ -207,14 +207,19 @@ async def test_empty_burns_first_even_when_the_operation_then_fails(open_engine)
 async def test_domain_errors(open_engine):
     engine = await open_engine()
     with pytest.raises(PoolNotFound) as raised:
-        await engine.create_deposit_thread("NoSuchPool11111111111111111111111111111111", "A", 0)
+        await engine.create_deposit_thread("So11111111111111111111111111111111111111112", "A", 0)
     assert raised.value.code == -1002
+    with pytest.raises(InvalidParams) as raised:  # one validation for every route: the API's models
+        await engine.create_deposit_thread("NoSuchPool11111111111111111111111111111111", "A", 0)
+    assert raised.value.code == -32602 and "pool_id" in raised.value.message
+    with pytest.raises(InvalidParams, match="auto_refill needs initial_amount > 0"):  # once dropped silently
+        await engine.create_deposit_thread("So11111111111111111111111111111111111111112", "A", 0, True)
     pool_id = await _pool(engine)
     thread_id = (await engine.create_deposit_thread(pool_id, "A", X))["thread_id"]
     await engine.start_thread(thread_id)
     with pytest.raises(ThreadRunning):
         await engine.delete_thread(thread_id)
-    engine.enter_error_state(engine.threads[thread_id], {"error": "test", "at": "now"})
+    engine.local.enter_error_state(engine.local.threads[thread_id], {"error": "test", "at": "now"})
     await settle()
     with pytest.raises(ThreadInErrorState) as raised:
         await engine.empty_thread(thread_id)
@@ -229,14 +234,14 @@ async def test_expected_errors_continue_and_unexpected_ones_stop_the_thread(open
     no_liquidity = await engine.run_cycle(swapper)  # the pool holds no B yet
     assert (no_liquidity["ok"], no_liquidity["verdict"]) == (False, "expected")
     assert no_liquidity["error"] == "InsufficientFunds" and no_liquidity["findings"] == 0
-    assert engine.threads[swapper].status == "created"
+    assert engine.local.threads[swapper].status == "created"
 
     # An unexpected failure: freeze-style breakage the contract reports as InvalidAccountData.
-    pool = engine.pools[pool_id]
-    ledger = engine.cluster.ledger
+    pool = engine.local.pools[pool_id]
+    ledger = engine.local.cluster.ledger
     from engine.frt.client import token_address
 
-    output_account = token_address(engine.threads[swapper].wallet.pubkey, pool.mint("B"))
+    output_account = token_address(engine.local.threads[swapper].wallet.pubkey, pool.mint("B"))
     account = ledger.get_account(output_account)
     from solders.account import Account
 
@@ -247,13 +252,13 @@ async def test_expected_errors_continue_and_unexpected_ones_stop_the_thread(open
     await engine.run_cycle(liquidity)
     await engine.start_thread(swapper)
     await settle()
-    thread = engine.threads[swapper]
+    thread = engine.local.threads[swapper]
     assert thread.status == "error"
     assert thread.error_state["error"]["name"] == "InvalidAccountData"
     assert thread.error_state["transaction_signature"] and thread.error_state["logs"]
     assert "balances_before" in thread.error_state
-    assert engine.recent_errors(swapper)[-1]["recovery_action"].startswith("thread stopped")
-    errors = json.loads((engine.settings.data_dir / "errors" / f"{swapper}.json").read_text())["errors"]
+    assert engine.local.recent_errors(swapper)[-1]["recovery_action"].startswith("thread stopped")
+    errors = json.loads((engine.local.settings.data_dir / "errors" / f"{swapper}.json").read_text())["errors"]
     assert errors[-1]["recovery_action"].startswith("thread stopped")  # flushed when the session closed
 
 
@@ -278,8 +283,8 @@ async def test_tampered_pool_state_breaks_an_invariant(open_engine):
     pool_id = await _pool(engine)
     depositor = (await engine.create_deposit_thread(pool_id, "A", 100 * X))["thread_id"]
     await engine.run_cycle(depositor)
-    pool = engine.pools[pool_id]
-    ledger = engine.cluster.ledger
+    pool = engine.local.pools[pool_id]
+    ledger = engine.local.cluster.ledger
     account = ledger.get_account(pool.addresses.pool_state)
     from engine.frt.state import PoolState
     from solders.account import Account
@@ -303,7 +308,7 @@ async def test_sessions_are_written_on_stop_and_statistics_reset_on_start(open_e
     assert len(sessions) == 1 and sessions[0]["verification_summary"]["successful_operations"] == 1
     assert sessions[0]["verification_summary"]["pool_verification_passed"] is True
     await engine.start_thread(thread_id)
-    assert engine.threads[thread_id].stats.successful_operations == 0  # a fresh session
+    assert engine.local.threads[thread_id].stats.successful_operations == 0  # a fresh session
     await settle()
     await engine.stop_thread(thread_id)
     assert len((await engine.get_thread_sessions(thread_id, limit=1))["sessions"]) == 1
@@ -318,22 +323,22 @@ async def test_stop_does_not_wait_for_a_worker_queued_outside_an_operation(open_
     engine = await open_engine(pacing_min_ms=0, pacing_max_ms=0)
     pool_id = await _pool(engine)
     thread_id = (await engine.create_deposit_thread(pool_id, "A", 100 * X))["thread_id"]
-    lock = engine.pools[pool_id].lock
+    lock = engine.local.pools[pool_id].lock
     await lock.acquire()  # another holder keeps the pool busy
     await engine.start_thread(thread_id)
     await settle()
-    assert not engine._running[thread_id].worker.in_operation
+    assert not engine.local._running[thread_id].worker.in_operation
     stopped = await asyncio.wait_for(engine.stop_thread(thread_id), 2)
-    assert stopped["status"] == "stopped" and engine.threads[thread_id].stats.total_attempts == 0
+    assert stopped["status"] == "stopped" and engine.local.threads[thread_id].stats.total_attempts == 0
     assert lock.locked()
     lock.release()
     await engine.start_thread(thread_id)
     for _ in range(50):
         await asyncio.sleep(0)
-    while not engine._running[thread_id].worker.in_operation:
+    while not engine.local._running[thread_id].worker.in_operation:
         await asyncio.sleep(0)
     await engine.stop_thread(thread_id)  # asked mid-operation: it completes and is verified first
-    stats = engine.threads[thread_id].stats
+    stats = engine.local.threads[thread_id].stats
     assert stats.total_attempts >= 1 and stats.findings == 0 and not lock.locked()
 
 
@@ -347,16 +352,16 @@ async def test_restart_restores_pools_threads_wallets_and_statistics(open_engine
     await engine.start_thread(running)
     await settle()
     before = await engine.get_thread_status(running)
-    idle_stats = engine.threads[idle].stats.failed_operations
+    idle_stats = engine.local.threads[idle].stats.failed_operations
     await engine.close()
 
     reopened = await open_engine(data_dir)
-    assert list(reopened.pools) == [pool_id]
-    assert set(reopened.threads) == {running, idle}
-    assert reopened.threads[running].status == "running"  # resumed
-    assert reopened.threads[idle].status == "created"
-    assert reopened.threads[idle].stats.failed_operations == idle_stats
-    assert reopened.threads[running].wallet.pubkey == engine.threads[running].wallet.pubkey
+    assert list(reopened.local.pools) == [pool_id]
+    assert set(reopened.local.threads) == {running, idle}
+    assert reopened.local.threads[running].status == "running"  # resumed
+    assert reopened.local.threads[idle].status == "created"
+    assert reopened.local.threads[idle].stats.failed_operations == idle_stats
+    assert reopened.local.threads[running].wallet.pubkey == engine.local.threads[running].wallet.pubkey
     after = await reopened.get_thread_status(running)
     assert after["balances"]["token_a"] <= before["balances"]["token_a"]
     assert (await reopened.create_deposit_thread(pool_id, "B", 0))["thread_id"] == "deposit_2"
@@ -369,11 +374,11 @@ async def test_a_corrupt_state_file_is_reported_and_the_backup_used(open_engine,
     await engine.create_withdrawal_thread(pool_id, "A")
     await engine.create_withdrawal_thread(pool_id, "B")  # threads.json now has a .backup with one thread
     await engine.close()
-    (data_dir / "threads.json").write_text("{ not json")
+    (data_dir / "shards" / "0" / "threads.json").write_text("{ not json")
 
     reopened = await open_engine(data_dir)
     assert any("threads.json" in problem for problem in reopened.problems)
-    assert "withdrawal_1" in reopened.threads
+    assert "withdrawal_1" in reopened.local.threads
 
 
 async def test_encrypted_keys_never_appear_in_files_or_answers(open_engine, tmp_path, monkeypatch):
@@ -382,22 +387,21 @@ async def test_encrypted_keys_never_appear_in_files_or_answers(open_engine, tmp_
     engine = await open_engine(data_dir)
     pool_id = await _pool(engine)
     thread_id = (await engine.create_deposit_thread(pool_id, "A", X))["thread_id"]
-    secret = engine.threads[thread_id].wallet.secret()
-    saved = (data_dir / "threads.json").read_text()
+    secret = engine.local.threads[thread_id].wallet.secret()
+    saved = (data_dir / "shards" / "0" / "threads.json").read_text()
     assert "enc:v1:" in saved and json.dumps(list(secret)) not in saved
     answer = json.dumps(await engine.get_thread_status(thread_id))
     assert "wallet_keypair" not in answer and str(list(secret)) not in answer
 
 
 async def test_the_ledger_audit_still_balances_after_a_thread_is_deleted(open_engine):
-    from engine.audit import ledger_audit
 
     engine = await open_engine()
     pool_id = await _pool(engine)
     depositor = (await engine.create_deposit_thread(pool_id, "A", 100 * X))["thread_id"]
     await engine.run_cycle(depositor)
     await engine.delete_thread(depositor)  # its wallet keeps tokens and LP
-    audit = await ledger_audit(engine)
+    audit = await engine.ledger_audit()
     assert audit["passed"], [entry for entry in audit["mints"] + audit["pools"] if not entry["passed"]]
 
 

@@ -114,3 +114,51 @@ async def test_a_killed_shard_is_detected_and_restarted_with_nothing_lost(tmp_pa
         assert (await engine.run_cycle(depositor))["ok"]
     finally:
         await engine.close()
+
+
+async def _pushed(engine, predicate, timeout: float = 15.0) -> dict:
+    """The coordinator's live view once the shards' pushed snapshots satisfy `predicate`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        snapshot = await engine.get_snapshot()
+        if predicate(snapshot) or asyncio.get_running_loop().time() > deadline:
+            return snapshot
+        await asyncio.sleep(0.05)
+
+
+async def test_the_header_merges_every_shard_not_shard_0(tmp_path):
+    engine = await open_engine(sharded_settings(tmp_path, 2))
+    try:
+        pools = [(await engine.create_pool(token_a_decimals=6, token_b_decimals=6))["pool_id"] for _ in range(2)]
+        assert {engine.pool_shard[pool_id] for pool_id in pools} == {0, 1}
+        threads = [(await engine.create_deposit_thread(pool_id, "A", 10 * Y))["thread_id"] for pool_id in pools]
+        for _ in range(3):
+            for thread_id in threads:
+                assert (await engine.run_cycle(thread_id))["ok"]
+        header = (await _pushed(engine, lambda s: s["engine"]["operations"] == 6))["engine"]
+        assert header["operations"] == header["ok"] == 6
+        assert header["latency_ms"]["count"] == 6  # every shard's samples, not shard 0's three
+        per_shard = (await engine.core_wallet_status())["per_shard"]
+        assert header["core_lamports"] == sum(part["sol_balance"] for part in per_shard)  # one ledger each
+        assert "2 shard processes" in header["description"] and len(header["shards"]) == 2
+        assert header["threads"]["total_threads"] == 2 and header["pools"] == 2
+        totals = (await engine.get_engine_status())["totals"]
+        assert totals["latency_ms"]["all"]["count"] == totals["total_operations"] == 6
+    finally:
+        await engine.close()
+
+
+async def test_one_engine_per_data_directory(tmp_path):
+    from engine.exceptions import DataDirLocked
+
+    settings = sharded_settings(tmp_path, 0)
+    engine = await open_engine(settings)
+    try:
+        with pytest.raises(DataDirLocked) as refused:
+            await open_engine(sharded_settings(tmp_path, 1))  # another engine, another topology: refused
+        assert str(os.getpid()) in refused.value.message and str(tmp_path) in refused.value.message
+        assert not (tmp_path / "shards" / "1").exists()  # nothing was started
+    finally:
+        await engine.close()
+    reopened = await open_engine(settings)  # released on close
+    await reopened.close()

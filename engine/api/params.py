@@ -1,7 +1,8 @@
-"""The params of every JSON-RPC method as a strict pydantic model.
+"""The params of every engine operation as a strict pydantic model.
 
-One model per method; the dispatcher validates with it and the OpenRPC document is generated
-from it, so the two cannot disagree. Every model forbids unknown keys and is strict: a JSON
+One model per operation (engine/api/operations.py names it); every route validates with it —
+the engine facade, the JSON-RPC dispatcher, the console — and the OpenRPC document is generated
+from it, so they cannot disagree. Every model forbids unknown keys and is strict: a JSON
 float (even 1.0), a string or a bool where an integer is expected is refused, and so is a
 number outside 0..2^64-1 for an amount. Field order is the order of by-position params.
 """
@@ -13,10 +14,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from solders.pubkey import Pubkey
 
 from engine.frt import model as frt_model
+from engine.threads import THREAD_TYPES
 
 U64_MAX = 2**64 - 1
 BASE58_PATTERN = r"^[1-9A-HJ-NP-Za-km-z]{32,44}$"
-THREAD_ID_PATTERN = r"^(deposit|withdrawal|swap)_[1-9][0-9]{0,17}$"
+THREAD_ID_PATTERN = rf"^({'|'.join(THREAD_TYPES)})_[1-9][0-9]{{0,17}}$"
 
 
 def _pubkey(value: str) -> str:
