@@ -385,12 +385,13 @@ class Coordinator:
 
     @property
     def chain_description(self) -> str:
-        where = "in this process" if self.in_process else f"{len(self.shards)} shard processes"
+        count = len(self.shards)
+        where = "in this process" if self.in_process else "one shard process" if count == 1 else \
+            f"{count} shard processes"
         if self.settings.chain.backend == "rpc":
             return f"Solana JSON-RPC at {self.settings.chain.rpc_url} ({where})"
         program = "its compiled .so" if self.settings.program.program_so else "the built-in FRT v0.17.1070 emulator"
-        ledgers = "one embedded LiteSVM ledger" if len(self.shards) == 1 else \
-            f"embedded LiteSVM ledgers, one per shard ({len(self.shards)})"
+        ledgers = "one embedded LiteSVM ledger" if count == 1 else f"embedded LiteSVM ledgers, one per shard ({count})"
         return f"{ledgers} ({where}), FRT executed by {program}"
 
     # ================================================================== registry
