@@ -5,7 +5,8 @@
 
 A scenario is a TOML file with an optional ``[run]`` table (``duration_s``, ``seed`` and
 ``[run.engine]`` overrides of the config's ``[engine]`` section) and one ``[[pools]]`` table per
-pool, each with ``[[pools.deposit]]``, ``[[pools.withdrawal]]`` and ``[[pools.swap]]`` entries.
+pool, each with ``[[pools.deposit]]``, ``[[pools.withdrawal]]`` and ``[[pools.swap]]`` entries (one
+list per thread kind: the params of its create operation, without pool_id, plus ``count``).
 Unknown keys are errors; every error names the file and the key.
 """
 from __future__ import annotations
@@ -14,18 +15,14 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model, field_validator
 
+from engine.api.operations import OPERATION_LIST, Route
+from engine.api.params import CreatePoolParams
 from engine.config import EngineConfig
-from engine.frt import model
+from engine.kinds import KINDS
 
-U64_MAX = 2**64 - 1
-
-Amount = Annotated[int, Field(ge=0, le=U64_MAX, strict=True)]
-Decimals = Annotated[int, Field(ge=0, le=18, strict=True)]
 Count = Annotated[int, Field(ge=1, strict=True)]
-TokenType = Literal["A", "B"]
-Direction = Literal["a_to_b", "b_to_a"]
 
 
 class ScenarioError(Exception):
@@ -36,61 +33,53 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class DepositEntry(_Strict):
-    token_type: TokenType
-    initial_amount: Amount = 0
-    auto_refill: bool = False
-    share_lp_tokens: bool = True
-    count: Count = 1
-
-    @model_validator(mode="after")
-    def _refill_needs_amount(self) -> "DepositEntry":
-        if self.auto_refill and self.initial_amount == 0:
-            raise ValueError("auto_refill needs an initial_amount above 0 (a refill mints initial_amount again)")
-        return self
+# A pool entry and its thread entries are the params of the operations that create them (the
+# operation table), less the pool a thread sits in, plus how many to create: one set of rules
+# for scenario files, the API, the console and the engine. A new thread kind's create operation
+# adds its `[[pools.<kind>]]` entry here without a line of its own.
+_THREAD_CREATORS = [operation for operation in OPERATION_LIST if operation.route is Route.NEW_THREAD]
 
 
-class WithdrawalEntry(_Strict):
-    token_type: TokenType
-    count: Count = 1
+def _thread_entry(operation) -> type[BaseModel]:
+    unique = KINDS[operation.thread_kind].one_per_pool_by
+    return create_model(
+        f"{operation.thread_kind.title()}Entry", __base__=operation.params,
+        pool_id=(None, Field(None, exclude=True, description="set by the pool entry the thread sits in")),
+        count=(Literal[1], Field(1, description=f"a pool holds one {operation.thread_kind} thread per {unique}"))
+        if unique else (Count, 1))
 
 
-class SwapEntry(_Strict):
-    direction: Direction
-    initial_amount: Amount = 0
-    count: Literal[1] = Field(1, description="the engine allows one swap thread per direction per pool")
+_ENTRIES = {operation.thread_kind: _thread_entry(operation) for operation in _THREAD_CREATORS}
 
 
-class PoolEntry(_Strict):
-    name: str = Field(min_length=1)
-    count: Count = 1
-    token_a_decimals: Decimals | None = None
-    token_b_decimals: Decimals | None = None
-    ratio_whole_number: Annotated[int, Field(ge=1, strict=True)] | None = None
-    ratio_direction: Direction | None = None
-    flags: Literal[0, 32, 64, 96] = 0
-    deposit: list[DepositEntry] = Field(default_factory=list)
-    withdrawal: list[WithdrawalEntry] = Field(default_factory=list)
-    swap: list[SwapEntry] = Field(default_factory=list)
+def _one_per_pool(kind: str, unique: str):
+    def check(cls, entries: list) -> list:
+        values = [getattr(entry, unique) for entry in entries]
+        for value in sorted(set(values)):
+            if values.count(value) > 1:
+                raise ValueError(f"more than one {kind} entry for {unique} {value!r} "
+                                 f"(the engine allows one {kind} thread per {unique} per pool)")
+        return entries
+    return field_validator(kind)(classmethod(check))
 
-    @field_validator("swap")
-    @classmethod
-    def _one_swap_per_direction(cls, swaps: list[SwapEntry]) -> list[SwapEntry]:
-        directions = [entry.direction for entry in swaps]
-        for direction in set(directions):
-            if directions.count(direction) > 1:
-                raise ValueError(f"more than one swap entry for direction {direction!r} "
-                                 "(the engine allows one swap thread per direction per pool)")
-        return swaps
 
-    @model_validator(mode="after")
-    def _ratio_fits(self) -> "PoolEntry":
-        given = (self.ratio_whole_number, self.token_a_decimals, self.token_b_decimals, self.ratio_direction)
-        if None not in given:
-            ratio_a, ratio_b = model.ratio_from_human(*given)
-            if max(ratio_a, ratio_b) > U64_MAX:
-                raise ValueError("the ratio does not fit in u64 base units with these decimals")
-        return self
+PoolEntry = create_model(
+    "PoolEntry", __base__=CreatePoolParams,
+    __validators__={f"_one_{kind}_per_{KINDS[kind].one_per_pool_by}": _one_per_pool(kind, KINDS[kind].one_per_pool_by)
+                    for kind in _ENTRIES if KINDS[kind].one_per_pool_by},
+    name=(str, Field(min_length=1)), count=(Count, 1), flags=(Literal[0, 32, 64, 96], 0),
+    **{kind: (list[entry], Field(default_factory=list)) for kind, entry in _ENTRIES.items()})
+
+
+def pool_params(entry) -> dict:
+    """The create_pool params of a pool entry."""
+    return entry.model_dump(include=set(CreatePoolParams.model_fields))
+
+
+def thread_entries(entry) -> list[tuple[str, BaseModel]]:
+    """(create operation, thread entry) for every thread entry of a pool entry, kind by kind."""
+    return [(operation.name, thread) for operation in _THREAD_CREATORS
+            for thread in getattr(entry, operation.thread_kind)]
 
 
 class RunSection(_Strict):
@@ -186,23 +175,16 @@ async def build(engine, scenario: Scenario) -> dict:
     threads: dict[str, list[str]] = {}
     for entry in scenario.pools:
         for _ in range(entry.count):
-            created = await engine.create_pool(entry.token_a_decimals, entry.token_b_decimals,
-                                               entry.ratio_whole_number, entry.ratio_direction, entry.flags)
+            created = await engine.call("create_pool", pool_params(entry))
             pool_id = created["pool_id"]
             pools.setdefault(entry.name, []).append(pool_id)
             threads[pool_id] = await _build_threads(engine, pool_id, entry)
     return {"pools": pools, "threads": threads}
 
 
-async def _build_threads(engine, pool_id: str, entry: PoolEntry) -> list[str]:
+async def _build_threads(engine, pool_id: str, entry) -> list[str]:
     made = []
-    for deposit in entry.deposit:
-        for _ in range(deposit.count):
-            made.append(await engine.create_deposit_thread(pool_id, deposit.token_type, deposit.initial_amount,
-                                                           deposit.auto_refill, deposit.share_lp_tokens))
-    for withdrawal in entry.withdrawal:
-        for _ in range(withdrawal.count):
-            made.append(await engine.create_withdrawal_thread(pool_id, withdrawal.token_type))
-    for swap in entry.swap:
-        made.append(await engine.create_swap_thread(pool_id, swap.direction, swap.initial_amount))
+    for create, thread in thread_entries(entry):
+        for _ in range(thread.count):
+            made.append(await engine.call(create, thread.model_dump(exclude={"count"}) | {"pool_id": pool_id}))
     return [thread["thread_id"] for thread in made]

@@ -23,6 +23,7 @@ class ThreadKind:
     success_fields: tuple[str, str, str]  # (count, input total, output total) booked per success
     share_given_field: str  # the giver's total of what it shared
     share_received_field: str  # the recipient's total of what shares brought it
+    one_per_pool_by: str | None = None  # a creation param of which a pool holds one thread per value
 
     # ---- what it trades --------------------------------------------------------------------
 

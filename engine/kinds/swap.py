@@ -22,6 +22,7 @@ class SwapKind(ThreadKind):
     success_fields = ("successful_swaps", "swap_input_total", "swap_output_total")
     share_given_field = "tokens_sent_to_opposite"
     share_received_field = "tokens_received_from_opposite"
+    one_per_pool_by = "direction"
 
     def input_token(self, thread) -> str:
         return "A" if thread.swap_direction == "a_to_b" else "B"
