@@ -1,4 +1,4 @@
-"""One verified operation: observe, predict, send, observe again, compare."""
+"""One verified operation: observe, predict, send, observe again, judge, compare."""
 from __future__ import annotations
 
 import time
@@ -8,7 +8,7 @@ from engine.chain.base import TxResult
 from engine.exceptions import OperationFailed
 from engine.frt import model
 from engine.frt.client import FrtClient
-from engine.frt.errors import EXPECTED, TRANSIENT, UNEXPECTED, ProgramError, reclassify
+from engine.frt.errors import EXPECTED, TRANSIENT, UNEXPECTED, ClassifiedError, ProgramError
 from engine.invariants import Prediction, compare_changes, expected_changes, pool_invariants, predict
 from engine.observe import View, observe
 from engine.pools import PoolRuntime
@@ -72,7 +72,8 @@ async def run_verified(client: FrtClient, pool: PoolRuntime, wallet: Wallet, ope
     after = await observe(cluster, addresses, wallet.pubkey)
     outcome = Outcome(operation, token_type, amount, prediction, result, before, after, latency_ms,
                       output=_received(operation, token_type, before, after))
-    outcome.verdict = _verdict(result, prediction, pool, operation)
+    if not result.ok:  # the one judgment of this failure: with the operation and the pool's facts
+        outcome.verdict = _verdict(result.judge(operation=operation, exact_pool=pool.record.exact), prediction)
     if check and outcome.verdict != TRANSIENT:
         outcome.findings = _check(outcome)
     return outcome
@@ -87,23 +88,20 @@ def _received(operation: str, token_type: str, before: View, after: View) -> int
     return after.wallet.token(other) - before.wallet.token(other)
 
 
-def _verdict(result: TxResult, prediction: Prediction, pool: PoolRuntime, operation: str) -> str:
-    if result.ok:
-        return "ok"
-    error = reclassify(result.error, operation=operation, exact_pool=pool.record.exact)
+def _verdict(error: ClassifiedError, prediction: Prediction) -> str:
     if error.category == TRANSIENT:
         return TRANSIENT
-    if _same_error(prediction.error, result):
+    if _same_error(prediction.error, error.raw):
         return EXPECTED  # the model said the contract must refuse exactly this way
     if error.name == "InvalidAccountData":
         return UNEXPECTED  # §9.2: only the short-balance case is expected, and the model predicts that one
     return error.category
 
 
-def _same_error(predicted, result: TxResult) -> bool:
-    if predicted is None or result.error is None:
+def _same_error(predicted, raw) -> bool:
+    """Whether the chain refused the way the model predicted (`raw`: the runtime's error)."""
+    if predicted is None or raw is None:
         return False
-    raw = result.error.raw
     if predicted == "InsufficientFundsForRent":
         return isinstance(raw, dict) and "InsufficientFundsForRent" in raw
     return isinstance(raw, dict) and "InstructionError" in raw and raw["InstructionError"][1] == predicted
@@ -114,10 +112,11 @@ def _check(outcome: Outcome) -> list[dict]:
     invariant broken."""
     findings = []
     prediction, result = outcome.prediction, outcome.result
-    if prediction.succeeds != result.ok or (not result.ok and not _same_error(prediction.error, result)):
+    raw = result.failure.raw if result.failure is not None else None
+    if prediction.succeeds != result.ok or (not result.ok and not _same_error(prediction.error, raw)):
         findings.append({"kind": "prediction_mismatch",
                          "detail": f"model predicted {'success' if prediction.succeeds else prediction.error}, "
-                                   f"chain answered {'success' if result.ok else result.error.raw}"})
+                                   f"chain answered {'success' if result.ok else raw}"})
     elif (mismatches := compare_changes(outcome.before, outcome.after, expected_changes(prediction, result.fee))):
         findings.append({"kind": "balance_mismatch", "detail": "balances moved differently than predicted",
                          "mismatches": mismatches})
@@ -129,7 +128,7 @@ def _check(outcome: Outcome) -> list[dict]:
 
 
 def require_ok(result: TxResult, what: str) -> None:
-    """Raise OperationFailed (with the chain's evidence) for a transaction the engine needed."""
+    """Raise OperationFailed (with the chain's evidence, judged) for a transaction the engine needed."""
     if not result.ok:
         error = result.error
         raise OperationFailed(f"{what} failed: {error.name if error else 'unknown error'}",

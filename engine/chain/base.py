@@ -1,13 +1,15 @@
 """The one async protocol every chain backend implements."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
 
 from solders.account import Account
 from solders.hash import Hash
 from solders.pubkey import Pubkey
 from solders.transaction import Transaction, VersionedTransaction
+
+from engine.judge import judge
 
 if TYPE_CHECKING:
     from engine.frt.errors import ClassifiedError
@@ -16,16 +18,61 @@ AnyTransaction = Transaction | VersionedTransaction
 
 
 @dataclass(frozen=True)
-class TxResult:
-    """What happened to one transaction once the cluster settled it."""
+class TxFailure:
+    """A failed transaction as the runtime reported it, before anyone judged it."""
 
-    signature: str
-    ok: bool
-    error: "ClassifiedError | None" = None
-    fee: int = 0
-    compute_units: int = 0
-    logs: tuple[str, ...] = field(default_factory=tuple)
-    slot: int = 0
+    raw: Any  # the transaction error in canonical RPC JSON: "BlockhashNotFound", {"InstructionError": [1, ...]}
+    instruction_index: int | None  # the failing top-level instruction (an InstructionError), else None
+    program_ids: tuple[str, ...] | None  # base58 program id of each top-level instruction; None: message unknown
+    instruction: str | None  # the FRT instruction that failed ("swap", ...), when the failing one is FRT's
+    frt_program_id: str  # the FRT program of the cluster that ran it
+
+
+class TxResult:
+    """What happened to one transaction once the cluster settled it: the chain's facts. A failed
+    one carries `failure`, the runtime's error unjudged; `error` is its judgment (engine/judge.py).
+    The operation layer judges with the operation and pool facts (`judge`); any other reader of
+    `error` gets the transaction judged on first read from what it shows itself (its failing
+    instruction as the operation, no pool facts). Either way a result is judged once."""
+
+    __slots__ = ("signature", "ok", "fee", "compute_units", "logs", "slot", "failure", "_error")
+
+    def __init__(self, signature: str, ok: bool, error: "ClassifiedError | None" = None, fee: int = 0,
+                 compute_units: int = 0, logs: tuple[str, ...] = (), slot: int = 0,
+                 failure: TxFailure | None = None) -> None:
+        self.signature = signature
+        self.ok = ok
+        self.fee = fee
+        self.compute_units = compute_units
+        self.logs = logs
+        self.slot = slot
+        self.failure = failure
+        self._error = error  # given: a backend's own verdict on an outcome that is no runtime error
+
+    def judge(self, *, operation: str | None = None, exact_pool: bool = False) -> "ClassifiedError | None":
+        """Judge the failure with these facts; every later read of `error` returns this judgment."""
+        if self.failure is not None:
+            self._error = judge(self.failure, self.logs, operation=operation, exact_pool=exact_pool)
+        return self._error
+
+    @property
+    def error(self) -> "ClassifiedError | None":
+        if self._error is None and self.failure is not None:
+            return self.judge()
+        return self._error
+
+    @property
+    def error_name(self) -> str | None:
+        """The runtime's own name for what went wrong, unjudged: a transaction-level error's
+        ("BlockhashNotFound"), "InstructionError" for a failed instruction; None when it ran."""
+        if self.failure is None:
+            return self._error.name if self._error is not None else None
+        raw = self.failure.raw
+        return raw if isinstance(raw, str) else next(iter(raw))
+
+    def __repr__(self) -> str:
+        return (f"TxResult(signature={self.signature!r}, ok={self.ok}, error={self.error!r}, fee={self.fee}, "
+                f"compute_units={self.compute_units}, slot={self.slot})")
 
 
 class ChainError(Exception):

@@ -60,7 +60,7 @@ class TransactionSender:
             tx, blockhash = await self._unique(list(instructions), payer, signers, blockhash)
             self.sent += 1
             result = await self.cluster.send_transaction(tx)
-            if result.ok or result.error is None or result.error.name not in _RESIGN_ERRORS:
+            if result.ok or result.error_name not in _RESIGN_ERRORS:  # a fact: no judging needed here
                 return result
             blockhash = await self.blockhash(newer_than=blockhash)
         return result
