@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from functools import lru_cache
+from typing import Iterable
 
+from engine.api.rows import PoolRow, ShardFacts, ThreadKindCounts, ThreadRow, ThreadsSummary
 from engine.observe import PoolView, WalletView
 from engine.pools import PoolRuntime
 from engine.stats import ThreadStats
@@ -131,14 +133,26 @@ def _health(engine, thread: ThreadRecord, wallet: WalletView) -> dict:
                                 "waiting_reason": thread.waiting_reason}}
 
 
-def threads_summary(threads: list[ThreadRecord]) -> dict:
+def threads_summary(threads: Iterable[ThreadRecord]) -> ThreadsSummary:
+    return _threads_summary((thread.status, thread.stats.total_attempts) for thread in threads)
+
+
+def rows_threads_summary(rows: Iterable[ThreadRow]) -> ThreadsSummary:
+    """The same summary from thread rows (a row's ok + failed is its thread's total_attempts)."""
+    return _threads_summary((row["status"], row["ok"] + row["failed"]) for row in rows)
+
+
+def _threads_summary(threads: Iterable[tuple[str, int]]) -> ThreadsSummary:
+    """Threads by status and their attempts, from (status, attempts) pairs."""
     by_status: dict[str, int] = {}
-    for thread in threads:
-        by_status[thread.status] = by_status.get(thread.status, 0) + 1
-    return {"total_threads": len(threads), "running_threads": by_status.get(RUNNING, 0),
+    total = attempts = 0
+    for status, thread_attempts in threads:
+        by_status[status] = by_status.get(status, 0) + 1
+        total += 1
+        attempts += thread_attempts
+    return {"total_threads": total, "running_threads": by_status.get(RUNNING, 0),
             "stopped_threads": by_status.get(STOPPED, 0), "created_threads": by_status.get(CREATED, 0),
-            "error_threads": by_status.get(ERROR, 0),
-            "total_operations": sum(t.stats.total_attempts for t in threads)}
+            "error_threads": by_status.get(ERROR, 0), "total_operations": attempts}
 
 
 def pool_detail(pool: PoolRuntime, view: PoolView, thread_counts: dict) -> dict:
@@ -253,23 +267,20 @@ def session_summary(session: dict) -> dict:
                                      "pool_verification_passed": totals.get("findings", 0) == 0}}
 
 
-# ---- snapshot rows (live views) ------------------------------------------------------------
+# ---- snapshot rows (live views: shapes in engine/api/rows.py) -------------------------------
 
-def engine_header(engine, core_lamports: int) -> dict:
-    totals = engine.totals
-    return {"mode": engine.cluster.mode, "description": engine.cluster.describe(),
-            "url": engine.cluster.url, "program_id": str(engine.cluster.program_id),
-            "core_wallet": str(engine.core.pubkey), "core_lamports": core_lamports,
-            "uptime_seconds": round(_seconds_since(engine.started_at) or 0, 1),
-            "operations": totals.total_operations, "ok": totals.count("ok"),
-            "failed": totals.total_operations - totals.count("ok"), "unexpected": totals.count("unexpected"),
-            "findings": sum(totals.findings_by_kind.values()), "waits": totals.waits,
-            "operations_per_minute": round(totals.operations_per_minute(), 1),
-            "latency_ms": totals.all_latency().summary(),
-            "threads": threads_summary(list(engine.threads.values())), "pools": len(engine.pools)}
+def shard_facts(engine, core_lamports: int) -> ShardFacts:
+    """What a shard tells the coordinator about its chain, besides its rows and totals: the
+    coordinator renders the engine header from these, the merged totals and the merged rows."""
+    return {"url": engine.cluster.url, "program_id": str(engine.cluster.program_id), "core_lamports": core_lamports}
 
 
-def thread_row(thread: ThreadRecord) -> dict:
+# engine/engine.py's Engine.snapshot() still calls the shard's facts by their old name (it put a
+# rendered header under its "engine" key); drop this alias once it calls shard_facts.
+engine_header = shard_facts
+
+
+def thread_row(thread: ThreadRecord) -> ThreadRow:
     stats = thread.stats
     wallet = thread.wallet_view
     return {"thread_id": thread.thread_id, "type": thread.thread_type, "pool_id": thread.pool_id,
@@ -282,10 +293,10 @@ def thread_row(thread: ThreadRecord) -> dict:
             "waiting_reason": thread.waiting_reason}
 
 
-def pool_row(pool: PoolRuntime, thread_counts: dict) -> dict:
+def pool_row(pool: PoolRuntime, thread_counts: ThreadKindCounts) -> PoolRow:
     view = pool.last_view
-    row = pool.record.summary() | {"thread_counts": thread_counts, "liquidity": None, "lp_supply": None,
-                                   "pause_flags": None}
+    row: PoolRow = pool.record.summary() | {"thread_counts": thread_counts, "liquidity": None, "lp_supply": None,
+                                            "pause_flags": None}
     if view is not None:
         state = view.state
         row.update(liquidity={"token_a": state.total_token_a_liquidity, "token_b": state.total_token_b_liquidity},

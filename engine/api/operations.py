@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable
 
+from pydantic import TypeAdapter
+
 from engine.api import params as p
+from engine.api.rows import Snapshot
 from engine.exceptions import (
     ChainUnavailable,
     DuplicateSwapDirection,
@@ -84,6 +87,26 @@ def _obj(*required: str, **properties: dict) -> dict:
     """A JSON schema of an object with these required keys (their shapes, where given)."""
     props = {key: {} for key in required} | properties
     return {"type": "object", "required": list(required), "properties": props}
+
+
+def _typed(shape: type) -> dict:
+    """The JSON schema of a TypedDict (engine/api/rows.py), self-contained: the nested shapes
+    are written in place of pydantic's "$defs" references, so the schema means the same
+    wherever it is copied (the OpenRPC document resolves "#/..." from its own root)."""
+    schema = TypeAdapter(shape).json_schema(mode="serialization")
+    defs = schema.pop("$defs", {})
+
+    def inline(node):
+        if isinstance(node, dict):
+            if "$ref" in node:  # keys beside the reference (a description) stay
+                siblings = {key: value for key, value in node.items() if key != "$ref"}
+                return inline(defs[node["$ref"].rsplit("/", 1)[-1]]) | inline(siblings)
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return inline(schema)
 
 
 _INT = {"type": "integer"}
@@ -213,8 +236,7 @@ OPERATION_LIST: list[Operation] = [
     Operation("get_snapshot", p.SnapshotParams, Route.COORDINATOR, False,
               "Everything a live view needs in one cheap call (what the console polls): the engine's header, a "
               "row per thread and per pool, the newest feed entries.",
-              _obj("taken_at", "engine", "threads", "pools", "feed", "feed_version", threads=_ARRAY, pools=_ARRAY,
-                   feed=_ARRAY, feed_version=_INT), cacheable=True,
+              _typed(Snapshot), cacheable=True,
               description="Balances are those each thread's last cycle observed: no chain reads per thread."),
 ]
 

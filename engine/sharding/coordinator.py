@@ -25,6 +25,7 @@ import psutil
 
 from engine.api.facade import validate, with_operation_methods
 from engine.api.operations import OPERATIONS, Operation, Route, sum_counts
+from engine.api.rows import EngineHeader, ShardFacts, ShardSnapshot, Snapshot, ThreadRow
 from engine.atomic import atomic_write_text
 from engine.bootstrap import load_wallets
 from engine.datadir_lock import DataDirLock
@@ -33,6 +34,7 @@ from engine.feed import EventFeed
 from engine.sharding.links import InProcessLink, ProcessLink
 from engine.sharding.protocol import ShardFailed, error_from_json
 from engine.stats import EngineTotals
+from engine.status import rows_threads_summary
 from engine.store import utc_now_iso
 from engine.threads import THREAD_TYPES
 
@@ -268,31 +270,36 @@ class Coordinator:
     async def _answer_get_snapshot(self, params) -> dict:
         return await self.snapshot(feed_limit=params.feed_limit)
 
-    async def snapshot(self, *, feed_limit: int = 100) -> dict:
+    async def snapshot(self, *, feed_limit: int = 100) -> Snapshot:
         """The live view merged from the shards' snapshots (pushed by shard processes: no round
-        trip): rows concatenated, totals merged, the header rendered once from the merged totals."""
-        parts = [part for part in [await shard.link.snapshot() for shard in self.shards] if part]
-        totals = _merged_totals(part.get("totals") for part in parts)
+        trip): rows concatenated, totals merged, the header rendered once from the merged totals,
+        the merged rows and the shards' facts."""
+        parts: list[ShardSnapshot] = [part for part in [await shard.link.snapshot() for shard in self.shards] if part]
+        threads = [row for part in parts for row in part["threads"]]
+        pools = [row for part in parts for row in part["pools"]]
         feed = sorted([entry for part in parts for entry in part["feed"]] + self.feed.latest(feed_limit),
                       key=lambda entry: entry["last_seen"], reverse=True)[:feed_limit]
-        return {"taken_at": utc_now_iso(), "engine": self._header([part["engine"] for part in parts], totals),
-                "threads": [row for part in parts for row in part["threads"]],
-                "pools": [row for part in parts for row in part["pools"]], "feed": feed,
+        header = self._header([part["engine"] for part in parts], _merged_totals(part["totals"] for part in parts),
+                              threads, len(pools))
+        return {"taken_at": utc_now_iso(), "engine": header, "threads": threads, "pools": pools, "feed": feed,
                 "feed_version": sum(part["feed_version"] for part in parts) + self.feed.version}
 
-    def _header(self, headers: list[dict], totals: EngineTotals) -> dict:
-        first = headers[0] if headers else {}
+    def _header(self, facts: list[ShardFacts], totals: EngineTotals, threads: list[ThreadRow],
+                pools: int) -> EngineHeader:
+        """The engine header, rendered here only: figures from the shards' merged totals, thread
+        counts from the merged rows (so they agree with the rows shown, a dead shard's threads
+        included), chain facts from the shards' facts."""
+        first = facts[0] if facts else {}
         return {"mode": self._mode, "description": self.chain_description, "url": first.get("url"),
                 "program_id": first.get("program_id"), "core_wallet": self.core_address,
-                "core_lamports": self._core_lamports([h.get("core_lamports", 0) for h in headers]),
+                "core_lamports": self._core_lamports([f["core_lamports"] for f in facts]),
                 "uptime_seconds": round(time.monotonic() - self.started_monotonic, 1),
                 "operations": totals.total_operations, "ok": totals.count("ok"),
                 "failed": totals.total_operations - totals.count("ok"), "unexpected": totals.count("unexpected"),
                 "findings": sum(totals.findings_by_kind.values()), "waits": totals.waits,
                 "operations_per_minute": round(totals.operations_per_minute(), 1),
                 "latency_ms": totals.all_latency().summary(),
-                "threads": sum_counts(h["threads"] for h in headers), "pools": sum(h["pools"] for h in headers),
-                "shards": self.shard_status()}
+                "threads": rows_threads_summary(threads), "pools": pools, "shards": self.shard_status()}
 
     def _core_lamports(self, balances: list[int]) -> int:
         """The core wallet's SOL: on the embedded chain each shard's ledger holds its own balance

@@ -17,6 +17,7 @@ import threading
 from engine.config import Settings
 from engine.engine import Engine
 from engine.api.operations import OPERATIONS
+from engine.api.rows import ShardSnapshot
 from engine.exceptions import EngineError
 from engine.gc_tuning import tune_gc
 from engine.sharding.protocol import decode, encode, error_to_json
@@ -95,8 +96,9 @@ class ShardServer:
         return await result if asyncio.iscoroutine(result) else result
 
 
-async def shard_snapshot(engine: Engine) -> dict:
-    """What the coordinator merges into its live view: the engine's rows and its mergeable totals."""
+async def shard_snapshot(engine: Engine) -> ShardSnapshot:
+    """What the coordinator merges into its live view: the engine's rows, its facts (under
+    "engine": the coordinator renders the header) and its mergeable totals."""
     data = await engine.snapshot(feed_limit=100)
     data["totals"] = engine.totals.to_json()
     return data
