@@ -129,6 +129,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # SIGINT where the command had no handler of its own: while `serve` opens its engine, or a
+        # second one while it closes. Shard processes close themselves when their stdin ends.
+        print("error: interrupted", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

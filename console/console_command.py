@@ -11,7 +11,8 @@ terminal. Logging goes to <data_dir>/logs/console.log and the in-app log view (l
 terminal went away) and SIGTERM end the console cleanly: threads stopped, sessions written,
 state flushed.
 
-Exit codes: 0 after quitting; 2 when the engine could not be opened or reached.
+Exit codes: 0 after quitting (or SIGTERM / SIGINT); 1 after SIGHUP; 2 when the engine could not be
+opened or reached.
 """
 from __future__ import annotations
 

@@ -2,7 +2,10 @@
 
 Exit codes: 0 = no findings, no unexpected errors, no thread in error state and the ledger audit
 passed; 1 = any of those went wrong; 2 = the run could not be done (bad scenario, config error,
-chain unavailable, failure during setup) or was aborted by a second signal.
+chain unavailable, failure during setup, a signal during setup) or was aborted by a second signal.
+A run ended early by a first SIGINT / SIGTERM (Ctrl-C) is a run like any other: its threads are
+stopped, the audit runs, the summary (marked "interrupted") is printed and the exit code is its
+verdict's, 0 or 1.
 """
 from __future__ import annotations
 
@@ -76,12 +79,20 @@ def _fresh_dir(parent: Path, name: str) -> Path:
 
 
 class HeadlessRun:
+    """One headless run. Signals (SIGINT, SIGTERM) are handled from the start to the end of the
+    engine's close: the first one during setup abandons the setup (exit 2), during the run it
+    stops the threads and the run ends as usual, with its summary and its verdict's exit code;
+    a second one aborts at once (exit 2, no summary). Shard processes run in sessions of their
+    own, so a terminal's Ctrl-C reaches only this process, which stops them in order."""
+
     def __init__(self, settings, scenario: Scenario, seed: int, duration: float, stamp: str,
                  args: argparse.Namespace) -> None:
         self.settings, self.scenario, self.seed, self.duration, self.stamp = settings, scenario, seed, duration, stamp
         self.args = args
         self.stop = asyncio.Event()
         self.signals = 0
+        self.interrupted = False  # a signal ended the running phase before the duration did
+        self.setup_step: asyncio.Future | None = None  # opening the engine or building the scenario
 
     async def main(self) -> int:
         from engine.open import open_engine
@@ -89,41 +100,63 @@ class HeadlessRun:
         print(f"scenario: {self.args.scenario} ({len(self.scenario.pools)} pool entries), seed {self.seed}, "
               f"duration {self.duration:g} s")
         print(f"data directory: {self.settings.data_dir}")
+        self._install_signals()
         try:
-            engine = await open_engine(self.settings)
-        except Exception as exc:  # chain unavailable, unreadable data dir, bootstrap failure, ...
-            return _fail(f"could not open the engine: {type(exc).__name__}: {exc}")
-        try:
-            print(f"chain: {engine.chain_description}")
-            for line in [*engine.notes, *engine.problems]:
-                print(line)
-            return await self._run(engine)
+            try:
+                engine = await self._setup_step(open_engine(self.settings))
+            except asyncio.CancelledError:
+                return _fail("interrupted while opening the engine")
+            except Exception as exc:  # chain unavailable, unreadable data dir, bootstrap failure, ...
+                return _fail(f"could not open the engine: {type(exc).__name__}: {exc}")
+            try:
+                print(f"chain: {engine.chain_description}")
+                for line in [*engine.notes, *engine.problems]:
+                    print(line)
+                return await self._run(engine)
+            finally:
+                await engine.close()  # still under the signal handlers: a second signal aborts with 2
         finally:
             self._uninstall_signals()
-            await engine.close()
+
+    async def _setup_step(self, coroutine):
+        """Run one setup step so that the first signal can cancel it (and only it)."""
+        self.setup_step = asyncio.ensure_future(coroutine)
+        try:
+            return await self.setup_step
+        finally:
+            self.setup_step = None
 
     async def _run(self, engine) -> int:
+        from engine.exceptions import EngineError
         from engine.scenario import build
 
         try:
-            created = await build(engine, self.scenario)
+            if self.signals:  # it came as the engine finished opening, too late to cancel that
+                raise asyncio.CancelledError
+            created = await self._setup_step(build(engine, self.scenario))
+            if self.signals:  # likewise, as the build finished
+                raise asyncio.CancelledError
+        except asyncio.CancelledError:
+            return _fail("interrupted during setup")
         except Exception as exc:
             return _fail(f"could not set up the scenario: {type(exc).__name__}: {getattr(exc, 'message', exc)}")
         threads = sum(len(ids) for ids in created["threads"].values())
         print(f"created {sum(len(ids) for ids in created['pools'].values())} pools and {threads} threads")
-        self._install_signals()
         started = time.monotonic()
         try:
-            await engine.start_all_threads()
+            running = await engine.start_all_threads()
+            print(f"running {running['count']} threads; SIGINT or SIGTERM stops them and prints the summary",
+                  flush=True)
             await self._progress(engine, started)
             elapsed = time.monotonic() - started
             await engine.stop_all_threads()
             audit = await engine.ledger_audit()
         except Exception as exc:
-            traceback.print_exc()
-            return _fail(f"the run failed: {type(exc).__name__}: {exc}")
+            if not isinstance(exc, EngineError):  # a bug: keep the evidence
+                traceback.print_exc()
+            return _fail(f"the run failed: {type(exc).__name__}: {getattr(exc, 'message', exc)}")
         report = await gather_report(engine, scenario_name=self.scenario.name, duration_s=elapsed, seed=self.seed,
-                                     audit=audit, planned_duration_s=self.duration, interrupted=self.signals > 0,
+                                     audit=audit, planned_duration_s=self.duration, interrupted=self.interrupted,
                                      created=created, data_dir=str(self.settings.data_dir))
         print(render_summary(report), end="")
         saved = await engine.write_report(f"run-{self.stamp}.json", report)
@@ -158,6 +191,7 @@ class HeadlessRun:
             print(f"\r{line}\x1b[K" if tty else line, end="" if tty else "\n", flush=True)
         if tty and not self.args.quiet:
             print()
+        self.interrupted = self.stop.is_set()  # a signal ended it before the duration did
 
     def _progress_line(self, header: dict, elapsed: float, rate: float) -> str:
         threads = header["threads"]
@@ -186,14 +220,18 @@ class HeadlessRun:
 
     def _on_signal(self, sig: int) -> None:
         self.signals += 1
-        if self.signals == 1:
-            print(f"\n{signal.Signals(sig).name}: stopping the threads (again to abort at once)", file=sys.stderr)
-            self.stop.set()
+        name = signal.Signals(sig).name
+        if self.signals > 1:
+            print(f"\n{name} again: aborting", file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_CANNOT_RUN)
+        if self.setup_step is not None:
+            print(f"\n{name}: abandoning the setup (again to abort at once)", file=sys.stderr, flush=True)
+            self.setup_step.cancel()
             return
-        print(f"\n{signal.Signals(sig).name} again: aborting", file=sys.stderr)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(EXIT_CANNOT_RUN)
+        print(f"\n{name}: stopping the threads (again to abort at once)", file=sys.stderr, flush=True)
+        self.stop.set()
 
 
 def register_run(subparsers) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -257,21 +259,109 @@ async def test_ledger_audit_accounts_for_burned_tokens(tmp_path):
         await engine.close()
 
 
-def test_sigint_stops_cleanly(small, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "console.cli", "run", str(small), "--duration", "60"],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _read_lines(stream, lines: queue.Queue) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
+def _wait_for_line(lines: queue.Queue, prefix: str, timeout_s: float, err_path: Path) -> list[str]:
+    """The lines read until one starting with `prefix` (included); fails at the deadline or EOF."""
+    seen, deadline = [], time.monotonic() + timeout_s
+    while True:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            pytest.fail(f"no line starting {prefix!r} within {timeout_s} s; got {seen}; "
+                        f"stderr: {err_path.read_text()}")
+        if line is None:
+            pytest.fail(f"the run ended before printing {prefix!r}; got {seen}; "
+                        f"stderr: {err_path.read_text()}")
+        seen.append(line)
+        if line.startswith(prefix):
+            return seen
+
+
+def _start_run(small: Path, tmp_path: Path) -> tuple[subprocess.Popen, queue.Queue, Path]:
+    """`frt-stress run` with one real shard process, in a process group of its own, as a
+    terminal's foreground job is: (process, its stdout lines, its stderr file)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "FRT_STRESS_ENGINE__SHARDS": "1"}
+    err_path = tmp_path / "stderr.txt"
+    with open(err_path, "w") as err_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "console.cli", "run", str(small), "--duration", "60",
+             "--data-dir", str(tmp_path / "run")],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err_file, text=True, start_new_session=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
+    return process, lines, err_path
+
+
+@pytest.mark.parametrize("sig, to_group", [(signal.SIGINT, True), (signal.SIGTERM, False)],
+                         ids=["ctrl-c-to-the-process-group", "sigterm-to-the-run"])
+def test_first_signal_stops_the_threads_and_prints_the_summary(small, tmp_path, sig, to_group):
+    """Ctrl-C on a terminal signals the whole foreground process group: the run and, unless they
+    are in a session of their own, its shard processes, which then die under the coordinator
+    (ShardFailed, traceback, exit 2). A real shard process here (engine.shards = 1)."""
+    process, lines, err_path = _start_run(small, tmp_path)
     try:
-        for line in process.stdout:
-            if line.startswith("created "):
-                break
-        time.sleep(0.5)
-        started = time.monotonic()
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=20)
+        out_lines = _wait_for_line(lines, "created ", 120, err_path)
+        out_lines += _wait_for_line(lines, "running ", 30, err_path)  # every thread started
+        signalled = time.monotonic()
+        if to_group:
+            os.killpg(process.pid, sig)
+        else:
+            process.send_signal(sig)
+        process.wait(timeout=30)
+        took = time.monotonic() - signalled
     finally:
-        process.kill()
-    assert process.returncode == 0, err
-    assert time.monotonic() - started < 15
-    assert "SIGINT: stopping the threads" in err
-    assert "interrupted" in out and "VERDICT: PASS" in out
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    out = "".join(out_lines + _rest(lines))
+    err = err_path.read_text()
+    assert "Traceback" not in err and "ShardFailed" not in err, err
+    assert f"{sig.name}: stopping the threads" in err
+    # The interrupted run still ends with its summary, and exits by its verdict (0 here, not 2).
+    assert process.returncode == 0, (out, err)
+    assert took < 30
+    assert "interrupted" in out and "Ledger audit: passed" in out and "VERDICT: PASS (exit 0" in out
+    report = json.loads(next((tmp_path / "run" / "reports").glob("run-*.json")).read_text())
+    assert report["run"]["interrupted"] and report["verdict"]["exit_code"] == 0
+    assert report["operations"]["total"] > 0
+    assert report["engine"]["shards"][0]["restarts"] == 0  # the shard was stopped, not killed
+    assert all(thread["status"] == "stopped" for thread in report["threads"])
+
+
+def test_second_signal_aborts_with_2_and_the_shard_exits_on_its_own(small, tmp_path):
+    """Shards do not get the terminal's signals any more, so an aborted coordinator must not leave
+    them running: a shard whose stdin closes stops its threads, saves and exits."""
+    import psutil
+
+    process, lines, err_path = _start_run(small, tmp_path)
+    try:
+        out_lines = _wait_for_line(lines, "running ", 120, err_path)
+        shards = [child for child in psutil.Process(process.pid).children()
+                  if "engine.sharding.shard" in " ".join(child.cmdline())]
+        assert len(shards) == 1 and os.getpgid(shards[0].pid) != process.pid  # not in the terminal's group
+        # Two different signals: two of one kind sent at once may reach the process as one.
+        os.killpg(process.pid, signal.SIGINT)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    out, err = "".join(out_lines + _rest(lines)), err_path.read_text()
+    assert process.returncode == 2, (out, err)
+    assert "again: aborting" in err and "Traceback" not in err
+    assert "VERDICT" not in out
+    gone, alive = psutil.wait_procs(shards, timeout=30)
+    assert not alive, f"shard {alive} still running after its coordinator was aborted"
+
+
+def _rest(lines: queue.Queue) -> list[str]:
+    rest = []
+    while (line := lines.get(timeout=10)) is not None:
+        rest.append(line)
+    return rest
