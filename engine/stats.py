@@ -42,6 +42,8 @@ class LatencyHistogram:
         for index, count in enumerate(self.counts):
             seen += count
             if seen >= rank and count:
+                if index == _BUCKETS - 1:  # the top bucket has no upper edge: what it holds is up to max
+                    return self.max_ms
                 return min(_FIRST_MS * _FACTOR ** index, self.max_ms)
         return self.max_ms
 
