@@ -49,37 +49,42 @@ async def serve(settings, host: str | None = None, port: int | None = None, *,
     except (ApiConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    try:
-        engine = await open_engine(settings)
-    except (ChainError, EngineError, OSError, ValueError) as exc:
-        print(f"error: cannot open the engine: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
-    server = None
-    try:
+    # Signals are ours from before the engine opens until it has closed: a SIGTERM while shards
+    # start must still end with every shard stopped in order, not kill this process mid-way.
+    with stop_on_signals(stop_event or asyncio.Event()) as stop:
         try:
-            server = ApiServer(engine, api_config, settings.data_dir)
-            await server.start()
-        except ApiConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            engine = await open_engine(settings)
+        except (ChainError, EngineError, OSError, ValueError) as exc:
+            print(f"error: cannot open the engine: {exc}", file=sys.stderr)
             return EXIT_CANNOT_RUN
-        status = await engine.get_engine_status()
-        print(f"frt-stress API listening on {server.url}"
-              f"{' (API key required)' if api_config.api_key else ''}", flush=True)
-        print(f"chain: {status['cluster']['mode']} - {status['cluster']['description']}")
-        print(f"program: {status['program_id']}")
-        print(f"core wallet: {status['core_wallet']}")
-        overview = engine.overview()
-        print(f"data dir: {settings.data_dir}; {overview['pools']} pools, {overview['threads']} threads")
-        for line in [*engine.notes, *engine.problems]:
-            print(f"  {line}")
-        print("SIGINT or SIGTERM stops every thread, writes their sessions and exits.", flush=True)
-        with stop_on_signals(stop_event or asyncio.Event()) as stop:
+        server = None
+        try:
+            if stop.is_set():
+                print("error: interrupted while the engine opened", file=sys.stderr)
+                return EXIT_CANNOT_RUN
+            try:
+                server = ApiServer(engine, api_config, settings.data_dir)
+                await server.start()
+            except ApiConfigError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return EXIT_CANNOT_RUN
+            status = await engine.get_engine_status()
+            print(f"frt-stress API listening on {server.url}"
+                  f"{' (API key required)' if api_config.api_key else ''}", flush=True)
+            print(f"chain: {status['cluster']['mode']} - {status['cluster']['description']}")
+            print(f"program: {status['program_id']}")
+            print(f"core wallet: {status['core_wallet']}")
+            overview = engine.overview()
+            print(f"data dir: {settings.data_dir}; {overview['pools']} pools, {overview['threads']} threads")
+            for line in [*engine.notes, *engine.problems]:
+                print(f"  {line}")
+            print("SIGINT or SIGTERM stops every thread, writes their sessions and exits.", flush=True)
             await stop.wait()
-        print("stopping: threads, sessions, state ...", file=sys.stderr, flush=True)
-    finally:
-        if server is not None:
-            await server.stop()
-        await engine.close()
+            print("stopping: threads, sessions, state ...", file=sys.stderr, flush=True)
+        finally:
+            if server is not None:
+                await server.stop()
+            await engine.close()
     print("stopped", file=sys.stderr, flush=True)
     return EXIT_OK
 

@@ -59,8 +59,15 @@ class ProcessLink:
         request_id = self._next_id
         future = asyncio.get_running_loop().create_future()
         self.pending[request_id] = future
-        self.process.stdin.write(encode({"id": request_id, "method": method, "params": params}))
-        await self.process.stdin.drain()
+        if self._reader is None or self._reader.done():  # its output is closed: no answer will come
+            self.pending.pop(request_id, None)
+            raise ShardFailed(f"shard {self.index} has exited")
+        try:
+            self.process.stdin.write(encode({"id": request_id, "method": method, "params": params}))
+            await self.process.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            self.pending.pop(request_id, None)
+            raise ShardFailed(f"shard {self.index} exited before the command reached it") from None
         return await future
 
     async def snapshot(self) -> dict | None:
@@ -135,16 +142,16 @@ class InProcessLink:
         self.data_dir = data_dir
         self.engine = None  # the shard's Engine (tests reach it as `coordinator.local`)
         self.server = None
+        self._lock = None
         self._closed = asyncio.Event()
 
     pid = None
 
     async def open(self, settings: dict) -> dict:
         from engine.config import Settings
-        from engine.engine import Engine
-        from engine.sharding.shard import ShardServer, ready_info
+        from engine.sharding.shard import ShardServer, open_shard, ready_info
 
-        self.engine = await Engine.open(Settings.model_validate(settings))
+        self.engine, self._lock = await open_shard(Settings.model_validate(settings))
         self.server = ShardServer(self.engine)
         return ready_info(self.engine)
 
@@ -175,6 +182,8 @@ class InProcessLink:
     async def close(self, alive: bool) -> None:
         if self.engine is not None:
             await self.engine.close()
+        if self._lock is not None:
+            self._lock.release()
         self._closed.set()
 
 

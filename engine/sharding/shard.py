@@ -15,6 +15,7 @@ import sys
 import threading
 
 from engine.config import Settings
+from engine.datadir_lock import DataDirLock
 from engine.engine import Engine
 from engine.api.operations import OPERATIONS
 from engine.api.rows import ShardSnapshot
@@ -96,6 +97,17 @@ class ShardServer:
         return await result if asyncio.iscoroutine(result) else result
 
 
+async def open_shard(settings: Settings) -> tuple[Engine, DataDirLock]:
+    """The shard's Engine over its own directory, which it locks: a shard process that an
+    aborted coordinator left behind, still closing, must not share it with its successor."""
+    lock = DataDirLock.acquire(settings.data_dir)
+    try:
+        return await Engine.open(settings), lock
+    except BaseException:
+        lock.release()
+        raise
+
+
 async def shard_snapshot(engine: Engine) -> ShardSnapshot:
     """What the coordinator merges into its live view: the engine's rows, its facts (under
     "engine": the coordinator renders the header) and its mergeable totals."""
@@ -130,7 +142,7 @@ async def serve() -> int:
     logging.basicConfig(filename=str(settings.data_dir / "shard.log"), level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        engine = await Engine.open(settings)
+        engine, lock = await open_shard(settings)
     except Exception as exc:
         writer.write(encode({"event": "failed", "error": error_to_json(exc)}))
         writer.close()
@@ -154,6 +166,7 @@ async def serve() -> int:
     await asyncio.gather(*pending, return_exceptions=True)
     pusher.cancel()
     await engine.close()
+    lock.release()
     writer.close()
     return 0
 

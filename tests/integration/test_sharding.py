@@ -149,6 +149,7 @@ async def test_the_header_merges_every_shard_not_shard_0(tmp_path):
 
 
 async def test_one_engine_per_data_directory(tmp_path):
+    from engine.datadir_lock import DataDirLock
     from engine.exceptions import DataDirLocked
 
     settings = sharded_settings(tmp_path, 0)
@@ -158,6 +159,8 @@ async def test_one_engine_per_data_directory(tmp_path):
             await open_engine(sharded_settings(tmp_path, 1))  # another engine, another topology: refused
         assert str(os.getpid()) in refused.value.message and str(tmp_path) in refused.value.message
         assert not (tmp_path / "shards" / "1").exists()  # nothing was started
+        with pytest.raises(DataDirLocked):  # each shard locks its own directory too
+            DataDirLock.acquire(tmp_path / "shards" / "0")
     finally:
         await engine.close()
     reopened = await open_engine(settings)  # released on close
