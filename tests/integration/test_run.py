@@ -215,13 +215,12 @@ def test_injected_finding_exits_1(small, tmp_path, capsys, monkeypatch, target, 
 
 
 async def test_ledger_audit_accounts_for_burned_tokens(tmp_path):
-    from engine.audit import ledger_audit
     from engine.config import load_config
-    from engine.engine import Engine
+    from engine.open import open_engine
     from engine.scenario import build
 
-    settings = load_config(data_dir=str(tmp_path / "engine"), engine={"seed": 3}).settings
-    engine = await Engine.open(settings, start_background=False)
+    settings = load_config(data_dir=str(tmp_path / "engine"), engine={"seed": 3, "shards": 0}).settings
+    engine = await open_engine(settings)
     try:
         scenario = parse_scenario({"pools": [{
             "name": "p", "token_a_decimals": 6, "token_b_decimals": 2, "ratio_whole_number": 5,
@@ -237,9 +236,9 @@ async def test_ledger_audit_accounts_for_burned_tokens(tmp_path):
         await engine.fund_thread(withdrawal, "lp_tokens", 10**6)  # the core deposits, gives it LP
         for thread_id in (deposit, withdrawal, swap):
             await engine.empty_thread(thread_id)
-        assert sum(engine.burned.values()) > 0
+        assert sum(engine.local.burned.values()) > 0
 
-        audit = await ledger_audit(engine)
+        audit = await engine.ledger_audit()
         assert audit["passed"], audit
         by_kind = {entry["kind"]: entry for entry in audit["mints"]}
         token_a, lp_a = by_kind["token_a"], by_kind["lp_a"]
@@ -250,8 +249,8 @@ async def test_ledger_audit_accounts_for_burned_tokens(tmp_path):
         assert all(pool["vault_a"] == pool["liquidity_a"] for pool in audit["pools"])
 
         # A unit the engine cannot account for fails the audit, naming the difference.
-        engine.minted[token_a["mint"]] += 1
-        broken = await ledger_audit(engine)
+        engine.local.minted[token_a["mint"]] += 1
+        broken = await engine.ledger_audit()
         assert not broken["passed"]
         failed = [entry for entry in broken["mints"] if not entry["passed"]]
         assert [entry["kind"] for entry in failed] == ["token_a"] and "unaccounted 1" in failed[0]["detail"]
