@@ -135,7 +135,7 @@ def _locked(data_dir: Path, path: Path) -> DataDirLocked:
         who = "another process"
     else:
         who = f"pid {pid}" + (f" ({command})" if command else "") + (", this process" if pid == os.getpid() else "")
-    message = f"data directory {data_dir} is in use by {who}; stop it or use another --data-dir"
+    message = f"data directory {data_dir} is in use by {who}; stop it, or use another data directory"
     return DataDirLocked(message, {"data_dir": str(data_dir), "lock_file": str(path), "pid": pid,
                                    "command": command, "started_at": holder.get("started_at")})
 
