@@ -42,7 +42,7 @@ def test_second_acquire_in_the_same_process_is_refused(tmp_path):
             DataDirLock.acquire(tmp_path)  # another open file description: flock conflicts
         message = str(refused.value)
         assert f"data directory {tmp_path} is in use by pid {os.getpid()}" in message
-        assert "this process" in message and "--data-dir" in message
+        assert "this process" in message and "another data directory" in message
         assert refused.value.data["pid"] == os.getpid() and refused.value.data["data_dir"] == str(tmp_path)
         assert lock.held  # the refusal did not disturb the holder
     finally:
