@@ -30,10 +30,10 @@ class TxFailure:
 
 class TxResult:
     """What happened to one transaction once the cluster settled it: the chain's facts. A failed
-    one carries `failure`, the runtime's error unjudged; `error` is its judgment (engine/judge.py).
-    The operation layer judges with the operation and pool facts (`judge`); any other reader of
-    `error` gets the transaction judged on first read from what it shows itself (its failing
-    instruction as the operation, no pool facts). Either way a result is judged once."""
+    one carries `failure`, the runtime's error unjudged; `error` is its judgment (engine/judge.py),
+    made once: by the operation layer, with the operation and the pool's facts (`judge`), or else
+    on the first read of `error`, from what the transaction shows itself (its failing instruction
+    as the operation, no pool facts). The chain itself never judges."""
 
     __slots__ = ("signature", "ok", "fee", "compute_units", "logs", "slot", "failure", "_error")
 
@@ -70,8 +70,9 @@ class TxResult:
         raw = self.failure.raw
         return raw if isinstance(raw, str) else next(iter(raw))
 
-    def __repr__(self) -> str:
-        return (f"TxResult(signature={self.signature!r}, ok={self.ok}, error={self.error!r}, fee={self.fee}, "
+    def __repr__(self) -> str:  # shows the judgment where there is one; never judges
+        error = f"error={self._error!r}" if self._error is not None else f"failure={self.failure!r}"
+        return (f"TxResult(signature={self.signature!r}, ok={self.ok}, {error}, fee={self.fee}, "
                 f"compute_units={self.compute_units}, slot={self.slot})")
 
 

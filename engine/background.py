@@ -1,0 +1,33 @@
+"""The engine's background tasks: the SOL monitor (tops up thread wallets running low) and
+the statistics flusher (writes statistics.json when something changed)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from engine.chain.base import ChainError
+from engine.exceptions import InsufficientCoreFunds
+
+log = logging.getLogger(__name__)
+
+
+def start(engine) -> list[asyncio.Task]:
+    return [asyncio.create_task(sol_monitor(engine), name="sol-monitor"),
+            asyncio.create_task(stats_flusher(engine), name="stats-flusher")]
+
+
+async def sol_monitor(engine) -> None:
+    interval = engine.settings.engine.sol_monitor_interval_s
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await engine.top_up_wallets()
+        except (ChainError, InsufficientCoreFunds) as exc:
+            log.warning("SOL monitor round failed: %s", exc)
+
+
+async def stats_flusher(engine) -> None:
+    while True:
+        await asyncio.sleep(engine.settings.engine.stats_flush_interval_s)
+        if engine.recorder.dirty:
+            engine.save_statistics()
