@@ -16,6 +16,12 @@ def start(engine) -> list[asyncio.Task]:
             asyncio.create_task(stats_flusher(engine), name="stats-flusher")]
 
 
+async def stop(tasks: list[asyncio.Task]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def sol_monitor(engine) -> None:
     interval = engine.settings.engine.sol_monitor_interval_s
     while True:

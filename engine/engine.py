@@ -106,13 +106,9 @@ class Engine:
         if self._closed:
             return
         self._closed = True
-        for task in self._background:
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await background.stop(self._background)
         await lifecycle.before_shutdown(self)
-        self.save_threads()
-        self.save_statistics()
-        self.save_engine_state()
+        self.save()
         await self.cluster.close()
 
     # ================================================================== pools
@@ -264,10 +260,13 @@ class Engine:
 
     def checkpoint(self) -> None:
         """Flush everything to disk now, including the embedded ledger's snapshot."""
+        self.save()
+        self.cluster.checkpoint()
+
+    def save(self) -> None:
         self.save_threads()
         self.save_statistics()
         self.save_engine_state()
-        self.cluster.checkpoint()
 
     def save_threads(self) -> None:
         self.registry.save_threads()
