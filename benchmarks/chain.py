@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
+import sys
 import time
 
 from solders.litesvm import LiteSVM
@@ -20,11 +22,15 @@ from solders.transaction import Transaction
 from spl.token.instructions import transfer
 from spl.token.models import TransferParams
 
-from engine.chain.ledger import EmbeddedLedger
-from engine.frt.client import FrtClient, token_address
-from engine.frt.constants import LOCALNET_PROGRAM_ID, TOKEN_PROGRAM_ID
-from engine.wallet import Wallet
-from engine.sandbox import make_world
+# Run as a script, this folder comes first on sys.path, and benchmarks/engine.py would shadow
+# the engine package: the repository root goes first.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from engine.chain.ledger import EmbeddedLedger  # noqa: E402
+from engine.frt.client import FrtClient, token_address  # noqa: E402
+from engine.frt.constants import LOCALNET_PROGRAM_ID, TOKEN_PROGRAM_ID  # noqa: E402
+from engine.wallet import Wallet  # noqa: E402
+from engine.sandbox import make_world  # noqa: E402
 
 
 async def frt_round(world, users, ops: int) -> float:
