@@ -95,7 +95,7 @@ async def snapshot(engine, feed_limit: int = 100) -> dict:
     counts = engine.registry.thread_counts_by_pool()
     return {
         "taken_at": utc_now_iso(),
-        "engine": status_view.shard_facts(engine, core_lamports),
+        "facts": status_view.shard_facts(engine, core_lamports),
         "threads": [status_view.thread_row(t) for t in engine.threads.values()],
         "pools": [status_view.pool_row(pool, counts[pool_id]) for pool_id, pool in engine.pools.items()],
         "feed": engine.feed.latest(feed_limit),

@@ -275,11 +275,6 @@ def shard_facts(engine, core_lamports: int) -> ShardFacts:
     return {"url": engine.cluster.url, "program_id": str(engine.cluster.program_id), "core_lamports": core_lamports}
 
 
-# engine/engine.py's Engine.snapshot() still calls the shard's facts by their old name (it put a
-# rendered header under its "engine" key); drop this alias once it calls shard_facts.
-engine_header = shard_facts
-
-
 def thread_row(thread: ThreadRecord) -> ThreadRow:
     stats = thread.stats
     wallet = thread.wallet_view

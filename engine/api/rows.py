@@ -246,9 +246,9 @@ class ShardFacts(TypedDict):
 
 class ShardSnapshot(TypedDict):
     """A shard's live view (engine/sharding/shard.py shard_snapshot), pushed to the coordinator:
-    Engine.snapshot() (whose `engine` key holds the shard's facts) plus its mergeable totals."""
+    Engine.snapshot() plus its mergeable totals."""
     taken_at: str
-    engine: ShardFacts
+    facts: ShardFacts
     threads: list[ThreadRow]
     pools: list[PoolRow]
     feed: list[FeedEntry]

@@ -279,7 +279,7 @@ class Coordinator:
         pools = [row for part in parts for row in part["pools"]]
         feed = sorted([entry for part in parts for entry in part["feed"]] + self.feed.latest(feed_limit),
                       key=lambda entry: entry["last_seen"], reverse=True)[:feed_limit]
-        header = self._header([part["engine"] for part in parts], _merged_totals(part["totals"] for part in parts),
+        header = self._header([part["facts"] for part in parts], _merged_totals(part["totals"] for part in parts),
                               threads, len(pools))
         return {"taken_at": utc_now_iso(), "engine": header, "threads": threads, "pools": pools, "feed": feed,
                 "feed_version": sum(part["feed_version"] for part in parts) + self.feed.version}

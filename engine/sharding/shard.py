@@ -109,8 +109,8 @@ async def open_shard(settings: Settings) -> tuple[Engine, DataDirLock]:
 
 
 async def shard_snapshot(engine: Engine) -> ShardSnapshot:
-    """What the coordinator merges into its live view: the engine's rows, its facts (under
-    "engine": the coordinator renders the header) and its mergeable totals."""
+    """What the coordinator merges into its live view: the engine's rows, its facts (the
+    coordinator renders the header from them) and its mergeable totals."""
     data = await engine.snapshot(feed_limit=100)
     data["totals"] = engine.totals.to_json()
     return data

@@ -51,8 +51,8 @@ async def test_a_real_snapshot_has_exactly_the_declared_keys(open_engine):
     assert snapshot["feed"] and all(list(entry) == _keys(FeedEntry) for entry in snapshot["feed"])
 
     shard = await shard_snapshot(engine.local)  # what a shard hands the coordinator: facts, not a header
-    assert list(shard) == _keys(ShardSnapshot) and list(shard["engine"]) == _keys(ShardFacts)
-    assert shard["engine"]["program_id"] == header["program_id"]
+    assert list(shard) == _keys(ShardSnapshot) and list(shard["facts"]) == _keys(ShardFacts)
+    assert shard["facts"]["program_id"] == header["program_id"]
 
 
 async def test_engine_wide_figures_come_from_every_shard(tmp_path):

@@ -77,11 +77,11 @@ def _coordinator(tmp_path, backend: str = "embedded") -> Coordinator:
     facts: list[ShardFacts] = [{"url": None, "program_id": "FRT111", "core_lamports": 7 * 10**9},
                                {"url": None, "program_id": "FRT111", "core_lamports": 3 * 10**9}]
     parts = [
-        {"taken_at": "t", "engine": facts[0], "threads": [_thread_row("deposit_1", "running", 2, 0),
+        {"taken_at": "t", "facts": facts[0], "threads": [_thread_row("deposit_1", "running", 2, 0),
                                                           _thread_row("swap_1", "error", 0, 1)],
          "pools": [_pool_row("P1")], "feed": [], "feed_version": 3,
          "totals": _totals(("deposit", "ok", 1.0), ("deposit", "ok", 2.0), ("swap", "unexpected", 4.0))},
-        {"taken_at": "t", "engine": facts[1], "threads": [_thread_row("deposit_2", "stopped", 1, 1)],
+        {"taken_at": "t", "facts": facts[1], "threads": [_thread_row("deposit_2", "stopped", 1, 1)],
          "pools": [_pool_row("P2")], "feed_version": 4,
          "feed": [{"key": "expected|swap: X|", "severity": "expected", "title": "swap: X", "message": "m",
                    "count": 1, "first_seen": "2026-01-01T00:00:00Z", "last_seen": "2026-01-01T00:00:01Z",
