@@ -184,7 +184,7 @@ class HeadlessRun:
             now = time.monotonic()
             if self.args.quiet or now < next_line:
                 continue
-            header = (await engine.snapshot(feed_limit=0))["engine"]
+            header = (await engine.get_snapshot(feed_limit=0))["engine"]
             ops = header["operations"]
             line = self._progress_line(header, now - started, (ops - last_ops) / max(now - last_at, 1e-9))
             last_ops, last_at, next_line = ops, now, now + interval - 0.05

@@ -267,13 +267,11 @@ class Coordinator:
 
     # ================================================================== answered here
 
-    async def _answer_get_snapshot(self, params) -> dict:
-        return await self.snapshot(feed_limit=params.feed_limit)
-
-    async def snapshot(self, *, feed_limit: int = 100) -> Snapshot:
+    async def _answer_get_snapshot(self, params) -> Snapshot:
         """The live view merged from the shards' snapshots (pushed by shard processes: no round
         trip): rows concatenated, totals merged, the header rendered once from the merged totals,
         the merged rows and the shards' facts."""
+        feed_limit = params.feed_limit
         parts: list[ShardSnapshot] = [part for part in [await shard.link.snapshot() for shard in self.shards] if part]
         threads = [row for part in parts for row in part["threads"]]
         pools = [row for part in parts for row in part["pools"]]

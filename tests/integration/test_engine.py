@@ -411,7 +411,7 @@ async def test_snapshot_serves_live_views_from_cached_observations(open_engine):
     swapper = (await engine.create_swap_thread(pool_id, "a_to_b", 10 * X))["thread_id"]
     await engine.run_cycle(swapper)  # fails: no B liquidity yet (expected)
     await engine.run_cycle(swapper)
-    snapshot = await engine.snapshot()
+    snapshot = await engine.get_snapshot()
     row = next(r for r in snapshot["threads"] if r["thread_id"] == swapper)
     assert row["balances"]["token_a"] == 10 * X and row["failed"] == 2 and row["status_symbol"] == "○"
     assert snapshot["pools"][0]["liquidity"] == {"token_a": 0, "token_b": 0}

@@ -79,7 +79,7 @@ async def test_engine_wide_figures_come_from_every_shard(tmp_path):
         assert "6 operations in 2.0 s" in render_summary(report)
 
         for _ in range(300):  # the progress line reads the coordinator's header (pushed snapshots)
-            header = (await engine.snapshot(feed_limit=0))["engine"]
+            header = (await engine.get_snapshot(feed_limit=0))["engine"]
             if header["operations"] == 6:
                 break
             await asyncio.sleep(0.05)

@@ -96,7 +96,7 @@ def _coordinator(tmp_path, backend: str = "embedded") -> Coordinator:
 
 
 async def test_the_header_is_rendered_from_every_shards_totals_rows_and_facts(tmp_path):
-    snapshot = await _coordinator(tmp_path).snapshot(feed_limit=10)
+    snapshot = await _coordinator(tmp_path).get_snapshot(feed_limit=10)
     jsonschema.validate(snapshot, SCHEMA)
     header = snapshot["engine"]
     assert list(header) == list(EngineHeader.__annotations__)
@@ -113,14 +113,14 @@ async def test_the_header_is_rendered_from_every_shards_totals_rows_and_facts(tm
 
 
 async def test_a_real_cluster_core_wallet_is_counted_once(tmp_path):
-    header = (await _coordinator(tmp_path, backend="rpc").snapshot())["engine"]
+    header = (await _coordinator(tmp_path, backend="rpc").get_snapshot())["engine"]
     assert header["core_lamports"] == 7 * 10**9  # every shard reads the same account
 
 
 async def test_a_dead_shards_threads_count_as_the_rows_show_them(tmp_path):
     coordinator = _coordinator(tmp_path)
     coordinator.shards[0].link.pushed["threads"][0] |= {"status": "stopped", "status_symbol": "■"}  # forget_running
-    header = (await coordinator.snapshot())["engine"]
+    header = (await coordinator.get_snapshot())["engine"]
     assert header["threads"]["running_threads"] == 0 and header["threads"]["stopped_threads"] == 2
 
 
@@ -128,7 +128,7 @@ async def test_no_snapshot_yet_still_answers_the_documented_shape(tmp_path):
     coordinator = _coordinator(tmp_path)
     for shard in coordinator.shards:
         shard.link.pushed = None
-    snapshot = await coordinator.snapshot()
+    snapshot = await coordinator.get_snapshot()
     jsonschema.validate(snapshot, SCHEMA)
     assert snapshot["engine"]["operations"] == 0 and snapshot["engine"]["threads"]["total_threads"] == 0
 
@@ -152,7 +152,7 @@ def test_the_rows_summary_is_the_records_summary():
     lambda s: s["feed"][0].update(severity="warning"),
 ])
 async def test_the_schema_refuses_what_the_declarations_do_not_allow(tmp_path, break_it):
-    snapshot = copy.deepcopy(await _coordinator(tmp_path).snapshot())
+    snapshot = copy.deepcopy(await _coordinator(tmp_path).get_snapshot())
     break_it(snapshot)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(snapshot, SCHEMA)
