@@ -37,6 +37,15 @@ def test_every_operation_is_served_by_every_layer():
         assert hasattr(Engine, command), command
 
 
+def test_the_coordinator_is_the_engine_api(tmp_path):
+    from engine.api.facade import EngineApi
+    from engine.config import Settings
+
+    coordinator = Coordinator(Settings.model_validate({"data_dir": str(tmp_path)}), 0)
+    assert isinstance(coordinator, EngineApi)
+    assert coordinator.in_process and len(coordinator.shards) == 1  # shards = 0: one shard, in this process
+
+
 def test_positional_params_follow_the_model_field_order():
     create = OPERATIONS["create_deposit_thread"]
     assert bind_arguments(create, ("P", "A", 5), {"auto_refill": True}) == {
