@@ -223,24 +223,14 @@ class Engine:
     async def snapshot(self, *, feed_limit: int = 100) -> dict:
         return await reads.snapshot(self, feed_limit)
 
-    def overview(self) -> dict:
-        return reads.overview(self)
-
     async def chain_health(self, timeout_s: float = 5.0) -> dict:
         return await reads.chain_health(self, timeout_s)
 
     async def thread_summaries(self) -> list[dict]:
         return await reads.thread_summaries(self)
 
-    async def write_report(self, name: str, data: dict) -> str:
-        return str(self.store.write_report(name, data))
-
     async def ledger_audit(self) -> dict:
         return await audit.ledger_audit(self)
-
-    @property
-    def chain_description(self) -> str:
-        return self.cluster.describe()
 
     @property
     def supports_airdrop(self) -> bool:

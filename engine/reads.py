@@ -103,15 +103,6 @@ async def snapshot(engine, feed_limit: int = 100) -> dict:
     }
 
 
-def overview(engine) -> dict:
-    """Counts for health checks and metrics, without any chain read."""
-    by_status: dict[str, int] = {}
-    for thread in engine.threads.values():
-        by_status[thread.status] = by_status.get(thread.status, 0) + 1
-    return {"mode": engine.cluster.mode, "pools": len(engine.pools), "threads": len(engine.threads),
-            "threads_by_status": by_status}
-
-
 async def chain_health(engine, timeout_s: float = 5.0) -> dict:
     """Whether the chain answers (a latest-blockhash round trip), and how fast."""
     mode = engine.cluster.mode
