@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
@@ -117,3 +119,15 @@ def draw_pool_spec(rng: random.Random, token_a_decimals: int | None = None, toke
         ratio_direction=ratio_direction or rng.choice(DIRECTIONS),
         flags=flags or 0,
     )
+
+
+@asynccontextmanager
+async def all_pools_locked(pools: Iterable[PoolRuntime]):
+    """Hold every pool's lock (in one fixed order, so two holders cannot deadlock): for actions
+    that change what every pool's operations see — the system pause, the treasury — so that no
+    operation observes the state before them and is sent after them."""
+    ordered = sorted(pools, key=lambda pool: pool.record.pool_id)
+    async with AsyncExitStack() as stack:
+        for pool in ordered:
+            await stack.enter_async_context(pool.lock)
+        yield ordered

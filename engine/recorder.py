@@ -152,21 +152,29 @@ class Recorder:
         log.warning("thread %s entered the error state: %s", thread.thread_id, evidence.get("error"))
 
     def _record_finding(self, thread: ThreadRecord, pool: PoolRuntime, outcome: Outcome, finding: dict) -> None:
-        thread.stats.findings += 1
-        self.totals.record_finding(finding["kind"])
         result = outcome.result
+        self.record_finding(finding, pool_id=pool.record.pool_id, operation=outcome.operation,
+                            summary=f"{outcome.operation} {outcome.amount}", thread=thread, context={
+                                "token_type": outcome.token_type, "amount": outcome.amount,
+                                "prediction": outcome.prediction.to_json(), "actual_output": outcome.output,
+                                "transaction": transaction_json(result),
+                                "before": _view_json(outcome.before), "after": _view_json(outcome.after)})
+
+    def record_finding(self, finding: dict, *, pool_id: str | None, operation: str, summary: str,
+                       thread: ThreadRecord | None = None, context: dict | None = None) -> None:
+        """Any detector's finding (engine/findings.py shape): counted, written with its context
+        (what was sent, predicted and observed), shown in the feed and logged. `operation` names
+        what was executed ("deposit", "pause_pool", ...), `summary` says it in a few words."""
+        if thread is not None:
+            thread.stats.findings += 1
+        self.totals.record_finding(finding["kind"])
+        now = utc_now_iso()
         self.store.write_finding(finding["kind"], {
-            **finding, "detected_at": utc_now_iso(), "thread_id": thread.thread_id, "pool_id": pool.record.pool_id,
-            "operation": outcome.operation, "token_type": outcome.token_type, "amount": outcome.amount,
-            "prediction": outcome.prediction.to_json(), "actual_output": outcome.output,
-            "transaction": {"signature": result.signature, "ok": result.ok, "fee": result.fee,
-                            "compute_units": result.compute_units,
-                            "error": result.error.to_dict() if result.error else None, "logs": list(result.logs)},
-            "before": _view_json(outcome.before), "after": _view_json(outcome.after)})
-        self.feed.add("finding", finding["kind"], f"{outcome.operation} {outcome.amount}: {finding['detail']}",
-                      utc_now_iso(), thread_id=thread.thread_id, pool_id=pool.record.pool_id)
-        log.error("FINDING %s on %s (%s %s): %s", finding["kind"], pool.record.pool_id, outcome.operation,
-                  outcome.amount, finding["detail"])
+            **finding, "detected_at": now, "thread_id": thread.thread_id if thread else None, "pool_id": pool_id,
+            "operation": operation, **(context or {})})
+        self.feed.add("finding", finding["kind"], f"{summary}: {finding['detail']}", now,
+                      thread_id=thread.thread_id if thread else None, pool_id=pool_id)
+        log.error("FINDING %s on %s (%s): %s", finding["kind"], pool_id, summary, finding["detail"])
 
     # ---- recent errors (errors/<thread>.json) -----------------------------------------------------
 
@@ -211,6 +219,12 @@ def _error_entry(outcome: Outcome, now: str, available: int) -> dict:
                                   "available_balance": available, "operation_type": outcome.operation},
             "transaction_signature": outcome.result.signature,
             "recovery_action": "thread stopped (error state)" if outcome.verdict == "unexpected" else "continue"}
+
+
+def transaction_json(result: TxResult) -> dict:
+    """A transaction as a finding's evidence keeps it."""
+    return {"signature": result.signature, "ok": result.ok, "fee": result.fee, "compute_units": result.compute_units,
+            "error": result.error.to_dict() if result.error else None, "logs": list(result.logs)}
 
 
 def _view_json(view) -> dict:
