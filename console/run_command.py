@@ -1,7 +1,7 @@
 """`frt-stress run SCENARIO.toml`: a headless run of a scenario file, with a summary and an exit code.
 
-Exit codes: 0 = no findings, no unexpected errors, no thread in error state and the ledger audit
-passed; 1 = any of those went wrong; 2 = the run could not be done (bad scenario, config error,
+Exit codes: 0 = no finding of severity --fail-on (default medium) or worse, no unexpected errors,
+no thread in error state and the ledger audit passed; 1 = any of those went wrong; 2 = the run could not be done (bad scenario, config error,
 chain unavailable, failure during setup, a signal during setup) or was aborted by a second signal.
 A run ended early by a first SIGINT / SIGTERM (Ctrl-C) is a run like any other: its threads are
 stopped, the audit runs, the summary (marked "interrupted") is printed and the exit code is its
@@ -24,7 +24,8 @@ from pathlib import Path
 
 from engine.atomic import atomic_write_text
 from engine.config import ConfigError, load_config
-from engine.report import EXIT_CANNOT_RUN, gather_report, render_summary
+from engine.findings import SEVERITIES
+from engine.report import DEFAULT_FAIL_ON, EXIT_CANNOT_RUN, gather_report, render_summary
 from engine.scenario import Scenario, ScenarioError, load_scenario
 
 TTY_INTERVAL_S = 1.0
@@ -157,7 +158,8 @@ class HeadlessRun:
             return _fail(f"the run failed: {type(exc).__name__}: {getattr(exc, 'message', exc)}")
         report = await gather_report(engine, scenario_name=self.scenario.name, duration_s=elapsed, seed=self.seed,
                                      audit=audit, planned_duration_s=self.duration, interrupted=self.interrupted,
-                                     created=created, data_dir=str(self.settings.data_dir))
+                                     created=created, data_dir=str(self.settings.data_dir),
+                                     fail_on=getattr(self.args, "fail_on", None) or DEFAULT_FAIL_ON)
         print(render_summary(report), end="")
         saved = await engine.write_report(f"run-{self.stamp}.json", report)
         print(f"report: {saved}")
@@ -243,4 +245,8 @@ def register_run(subparsers) -> None:
     run.add_argument("--data-dir", metavar="DIR",
                      help="data directory of this run (default: a fresh <data_dir>/runs/<time>-<scenario>)")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.add_argument("--fail-on", choices=SEVERITIES, default=DEFAULT_FAIL_ON, metavar="SEVERITY",
+                     help="exit 1 when any finding group has this severity or worse: "
+                          f"{' > '.join(SEVERITIES)} (default: {DEFAULT_FAIL_ON}); unexpected errors, threads "
+                          "in error state and a failed ledger audit fail the run whatever it is")
     run.set_defaults(func=cmd_run)

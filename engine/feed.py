@@ -31,8 +31,10 @@ class EventFeed:
         self.version = 0  # bumps on every change, so viewers can skip re-rendering
 
     def add(self, severity: str, title: str, message: str, at: str, *, thread_id: str | None = None,
-            pool_id: str | None = None) -> FeedEntry:
-        key = f"{severity}|{title}|{pool_id or ''}"
+            pool_id: str | None = None, key: str | None = None) -> FeedEntry:
+        """`key` says what makes two events the same (a finding's: its group); by default the
+        severity, title and pool."""
+        key = key or f"{severity}|{title}|{pool_id or ''}"
         entry = self.entries.pop(key, None)
         if entry is None:
             entry = FeedEntry(key, severity, title, message, first_seen=at, pool_id=pool_id)

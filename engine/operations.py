@@ -8,6 +8,7 @@ from engine.chain.base import TxResult
 from engine.exceptions import OperationFailed
 from engine.frt import model
 from engine.frt.client import FrtClient
+from engine.findings import make_finding
 from engine.frt.errors import EXPECTED, TRANSIENT, UNEXPECTED, ClassifiedError, ProgramError
 from engine.invariants import Prediction, compare_changes, expected_changes, pool_invariants, predict
 from engine.observe import View, observe
@@ -107,23 +108,44 @@ def _same_error(predicted, raw) -> bool:
     return isinstance(raw, dict) and "InstructionError" in raw and raw["InstructionError"][1] == predicted
 
 
+# What breaking each pool invariant (engine/invariants.py, CONTRACT.md §12) means: value leaving or
+# appearing is high, a changed mint / vault / ratio hands someone control of the pool (critical),
+# fee counters that disagree are bookkeeping (low).
+INVARIANT_SEVERITY = {"vault_backing": "high", "value_conservation": "high", "pool_lamports": "high",
+                      "fee_bookkeeping": "low", "immutables": "critical"}
+
+
 def _check(outcome: Outcome) -> list[dict]:
-    """Findings: a different outcome than predicted, balances that moved differently, or a pool
-    invariant broken."""
+    """Findings (engine/findings.py shape): a different outcome than predicted, balances that moved
+    differently, and one per pool invariant this operation broke. An invariant already broken in
+    the state before the operation is not this operation's finding (it was counted when it broke)."""
     findings = []
     prediction, result = outcome.prediction, outcome.result
     raw = result.failure.raw if result.failure is not None else None
     if prediction.succeeds != result.ok or (not result.ok and not _same_error(prediction.error, raw)):
-        findings.append({"kind": "prediction_mismatch",
-                         "detail": f"model predicted {'success' if prediction.succeeds else prediction.error}, "
-                                   f"chain answered {'success' if result.ok else raw}"})
+        findings.append(make_finding(
+            "prediction_mismatch", "outcome_as_predicted", "high",
+            f"model predicted {'success' if prediction.succeeds else prediction.error}, "
+            f"chain answered {'success' if result.ok else raw}",
+            predicted_error=prediction.error, actual_error=raw))
     elif (mismatches := compare_changes(outcome.before, outcome.after, expected_changes(prediction, result.fee))):
-        findings.append({"kind": "balance_mismatch", "detail": "balances moved differently than predicted",
-                         "mismatches": mismatches})
+        findings.append(make_finding(
+            "balance_mismatch", "balances_move_as_predicted", "high",
+            "balances moved differently than predicted: " + ", ".join(m["quantity"] for m in mismatches),
+            mismatches=mismatches))
     violations = pool_invariants(outcome.before, outcome.after)
     if violations:
-        findings.append({"kind": "invariant_violation", "detail": ", ".join(v["invariant"] for v in violations),
-                         "violations": violations})
+        broken_before = {v["invariant"] for v in pool_invariants(outcome.before, outcome.before)}
+        by_name: dict[str, list[dict]] = {}
+        for violation in violations:
+            if violation["invariant"] not in broken_before:
+                by_name.setdefault(violation["invariant"], []).append(violation)
+        for name, found in by_name.items():  # one finding per invariant, however many of its checks failed
+            evidence = {key: value for key, value in found[0].items() if key not in ("invariant", "detail")}
+            if len(found) > 1:
+                evidence = {"violations": found}
+            findings.append(make_finding("invariant_violation", name, INVARIANT_SEVERITY.get(name, "high"),
+                                         f"{name}: " + "; ".join(v["detail"] for v in found), **evidence))
     return findings
 
 

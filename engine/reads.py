@@ -10,6 +10,7 @@ import psutil
 
 from engine import status as status_view
 from engine.exceptions import PoolNotFound, ThreadNotFound
+from engine.findings import count_by
 from engine.observe import observe, wallet_views
 from engine.store import utc_now_iso
 
@@ -60,8 +61,14 @@ async def get_thread_sessions(engine, thread_id: str, limit: int | None = None) 
 
 
 async def get_findings(engine, limit: int | None = 50) -> dict:
-    return {"count": engine.store.count_findings(), "by_kind": dict(engine.totals.findings_by_kind),
-            "findings": engine.store.list_findings(limit)}
+    """Every finding counted (`count`, by kind and by severity, over the groups kept in the data
+    directory), the groups (newest last_seen first, each with its first finding whole as
+    `example`) and the newest finding files (`findings`; only a group's first few are written)."""
+    store = engine.store
+    everything = store.finding_groups(examples=False)
+    return {"count": sum(group["count"] for group in everything), "stored": store.count_findings(),
+            "by_kind": count_by(everything, "kind"), "by_severity": count_by(everything, "severity"),
+            "groups": store.finding_groups(limit), "findings": store.list_findings(limit)}
 
 
 async def core_wallet_status(engine) -> dict:
@@ -80,7 +87,7 @@ async def get_engine_status(engine) -> dict:
         "pools": len(engine.pools),
         "threads": status_view.threads_summary(list(engine.threads.values())),
         "totals": engine.totals.summary(),
-        "findings": engine.store.count_findings(),
+        "findings": engine.store.findings_total(),
         "cpu_percent_per_core": psutil.cpu_percent(percpu=True),
         "memory_rss_bytes": psutil.Process().memory_info().rss,
         "problems": list(engine.problems),

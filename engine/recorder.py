@@ -7,6 +7,7 @@ from collections import deque
 
 from engine.chain.base import TxResult
 from engine.feed import EventFeed
+from engine.findings import normalised
 from engine.kinds import ThreadKind
 from engine.operations import Outcome
 from engine.pools import PoolRuntime
@@ -162,19 +163,26 @@ class Recorder:
 
     def record_finding(self, finding: dict, *, pool_id: str | None, operation: str, summary: str,
                        thread: ThreadRecord | None = None, context: dict | None = None) -> None:
-        """Any detector's finding (engine/findings.py shape): counted, written with its context
-        (what was sent, predicted and observed), shown in the feed and logged. `operation` names
-        what was executed ("deposit", "pause_pool", ...), `summary` says it in a few words."""
+        """Any detector's finding (engine/findings.py shape): counted by kind and severity, counted
+        in its group (kind, rule, pool, operation) with the first few written whole with their
+        context (what was sent, predicted and observed), shown in the feed once per group and
+        logged. `operation` names what was executed ("deposit", "pause_pool", ...), `summary`
+        says it in a few words."""
+        finding = normalised(finding)
         if thread is not None:
             thread.stats.findings += 1
-        self.totals.record_finding(finding["kind"])
+        self.totals.record_finding(finding["kind"], finding["severity"])
         now = utc_now_iso()
-        self.store.write_finding(finding["kind"], {
+        group, written = self.store.record_finding({
             **finding, "detected_at": now, "thread_id": thread.thread_id if thread else None, "pool_id": pool_id,
             "operation": operation, **(context or {})})
-        self.feed.add("finding", finding["kind"], f"{summary}: {finding['detail']}", now,
-                      thread_id=thread.thread_id if thread else None, pool_id=pool_id)
-        log.error("FINDING %s on %s (%s): %s", finding["kind"], pool_id, summary, finding["detail"])
+        self.feed.add("finding", f"{finding['severity']} · {finding['rule']}", f"{summary}: {finding['detail']}", now,
+                      thread_id=thread.thread_id if thread else None, pool_id=pool_id, key=f"finding|{group['id']}")
+        if group["count"] == 1:
+            log.error("FINDING %s %s/%s on %s (%s): %s [group %s, %s]", finding["severity"], finding["kind"],
+                      finding["rule"], pool_id, summary, finding["detail"], group["id"], written)
+        else:
+            log.debug("finding %s again (%d): %s", group["id"], group["count"], finding["detail"])
 
     # ---- recent errors (errors/<thread>.json) -----------------------------------------------------
 

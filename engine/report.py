@@ -1,6 +1,7 @@
 """The report of a headless run: a JSON-serialisable document and its text summary.
 
-    report = await gather_report(engine, scenario_name="demo", duration_s=60.2, seed=42, audit=audit)
+    report = await gather_report(engine, scenario_name="demo", duration_s=60.2, seed=42, audit=audit,
+                                 fail_on="medium")
     print(render_summary(report))
     sys.exit(report["verdict"]["exit_code"])
 """
@@ -8,11 +9,15 @@ from __future__ import annotations
 
 import re
 
+from engine.findings import SEVERITIES, at_least, severity_rank
 from engine.store import utc_now_iso
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
 VERDICTS = ("ok", "expected", "unexpected", "transient")
 _NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?$")
+DEFAULT_FAIL_ON = "medium"
+GROUPS_SHOWN = 20  # groups listed in the printed summary (the report JSON has them all)
+REPORT_GROUPS = 1000  # groups (and newest finding files) the report asks for
 _PER_THREAD = ("successful_operations", "expected_failures", "unexpected_failures", "waiting_cycles", "findings")
 
 
@@ -22,15 +27,20 @@ async def gather_report(engine, *, scenario_name: str, duration_s: float, seed: 
                         audit: dict | None, **run) -> dict:
     """Collect what the report needs through the engine facade (works sharded or not)."""
     return build_report(status=await engine.get_engine_status(), pools=(await engine.list_pools())["pools"],
-                        findings=await engine.get_findings(50), threads=await engine.thread_summaries(),
+                        findings=await engine.get_findings(REPORT_GROUPS), threads=await engine.thread_summaries(),
                         scenario_name=scenario_name, duration_s=duration_s, seed=seed, audit=audit, **run)
 
 
 def build_report(*, status: dict, pools: list[dict], findings: dict, threads: list[dict], scenario_name: str,
                  duration_s: float, seed: int | None, audit: dict | None, planned_duration_s: float | None = None,
-                 interrupted: bool = False, created: dict | None = None, data_dir: str | None = None) -> dict:
+                 interrupted: bool = False, created: dict | None = None, data_dir: str | None = None,
+                 fail_on: str = DEFAULT_FAIL_ON) -> dict:
     """Everything about the run, from facade answers (pure). `duration_s` is the measured running
-    time; `created` is what scenario.build returned (used to name pools)."""
+    time; `created` is what scenario.build returned (used to name pools); findings in groups of
+    severity `fail_on` or worse fail the run. The groups reported are those seen since the engine
+    started (a reused data directory keeps older ones in findings/groups.json)."""
+    if fail_on not in SEVERITIES:
+        raise ValueError(f"unknown severity {fail_on!r}")
     totals = status["totals"]
     operations = totals["total_operations"]
     names = {pool_id: name for name, ids in (created or {}).get("pools", {}).items() for pool_id in ids}
@@ -48,7 +58,9 @@ def build_report(*, status: dict, pools: list[dict], findings: dict, threads: li
                        "waiting_cycles": totals["waiting_cycles"]},
         "errors": {"by_category": totals["errors_by_category"], "by_name": totals["errors_by_name"]},
         "findings": {"count": totals["findings"], "by_kind": totals["findings_by_kind"],
-                     "stored": findings["count"], "items": findings["findings"]},
+                     "by_severity": totals.get("findings_by_severity", {}), "fail_on": fail_on,
+                     "groups": _groups_of_run(findings.get("groups", []), status.get("started_at")),
+                     "stored": findings.get("stored", findings["count"]), "items": findings["findings"][:50]},
         "throughput": {"operations": operations, "duration_s": round(duration_s, 3),
                        "ops_per_second": round(operations / duration_s, 2) if duration_s > 0 else 0.0,
                        "successful_ops_per_second":
@@ -70,10 +82,24 @@ def _pool_summary(pool: dict, threads: list[dict], names: dict) -> dict:
     return {"name": names.get(pool["pool_id"]), **pool, "activity": activity}
 
 
+def _groups_of_run(groups: list[dict], started_at: str | None) -> list[dict]:
+    """The groups seen since `started_at`, worst severity first, then the most frequent."""
+    seen = [group for group in groups if not started_at or group["last_seen"] >= started_at]
+    return sorted(seen, key=lambda g: (severity_rank(g["severity"]), -g["count"], g["first_seen"]))
+
+
+def failing_groups(report: dict) -> list[dict]:
+    """The finding groups whose severity fails the run (`findings.fail_on` or worse)."""
+    findings = report["findings"]
+    return [group for group in findings["groups"] if at_least(group["severity"], findings["fail_on"])]
+
+
 def verdict(report: dict) -> dict:
     reasons = []
-    if count := report["findings"]["count"]:
-        reasons.append(_plural(count, "finding"))
+    if failing := failing_groups(report):
+        count = sum(group["count"] for group in failing)
+        reasons.append(f"{_plural(count, 'finding')} in {_plural(len(failing), 'group')} of severity "
+                       f"{report['findings']['fail_on']} or worse")
     if count := report["operations"]["by_outcome"]["unexpected"]:
         reasons.append(_plural(count, "unexpected failure"))
     if count := sum(1 for thread in report["threads"] if thread["status"] == "error"):
@@ -141,15 +167,22 @@ def _errors(report: dict) -> str:
 
 def _findings(report: dict) -> str:
     findings = report["findings"]
-    if not findings["count"]:
+    groups = findings["groups"]
+    if not findings["count"] and not groups:
         return "Findings: none"
-    lines = ["Findings by kind", _table(["kind", "count"], [[k, _n(v)] for k, v in _top(findings["by_kind"])])]
-    shown = findings["items"][:5]
-    if shown:
-        lines.append(f"  latest {len(shown)} of {_n(findings['stored'])} (the finding files are in <data dir>/findings):")
-    for item in shown:
-        lines.append(f"    {item.get('finding_file', '?')}: {item.get('thread_id', '?')} {item.get('operation', '?')} "
-                     f"{item.get('amount', '?')} — {item.get('detail', '')}"[:160])
+    head = (f"Findings: {_n(findings['count'])} in {_plural(len(groups), 'group')} "
+            f"(one per kind, rule, pool and operation; the run fails on {findings['fail_on']} or worse)")
+    rows = [[("✖ " if at_least(g["severity"], findings["fail_on"]) else "  ") + g["severity"], g["rule"],
+             _n(g["count"]), (g["pool_id"] or "-")[:8] + ("…" if g["pool_id"] else ""), g["operation"] or "-",
+             g["kind"] + (" (as coded)" if g.get("as_coded") else ""), g["id"]]
+            for g in groups[:GROUPS_SHOWN]]
+    lines = [head, _table(["severity", "rule", "count", "pool", "operation", "kind", "group"], rows)]
+    if len(groups) > GROUPS_SHOWN:
+        lines.append(f"  … and {len(groups) - GROUPS_SHOWN} more groups (all in the report's findings.groups)")
+    for g in groups[:3]:
+        lines.append(f"  {g['id']}: {g.get('detail', '')}"[:160])
+    lines.append("  each group's first finding, whole: findings.groups[].example in the report, or "
+                 "<data dir>/findings/<example_file>")
     return "\n".join(lines)
 
 
@@ -191,8 +224,9 @@ def _audit(report: dict) -> str:
 def _verdict_line(report: dict) -> str:
     v = report["verdict"]
     if v["passed"]:
-        return (f"VERDICT: PASS (exit {v['exit_code']}: no findings, no unexpected errors, "
-                f"ledger audit passed)")
+        fail_on = report["findings"]["fail_on"]
+        return (f"VERDICT: PASS (exit {v['exit_code']}: no findings of severity {fail_on} or worse, "
+                f"no unexpected errors, ledger audit passed)")
     return f"VERDICT: FAIL (exit {v['exit_code']}: {', '.join(v['reasons'])})"
 
 

@@ -198,6 +198,7 @@ class EngineTotals:
         self.errors_by_category: dict[str, int] = {}
         self.errors_by_name: dict[str, int] = {}
         self.findings_by_kind: dict[str, int] = {}
+        self.findings_by_severity: dict[str, int] = {}
         self.latency: dict[str, LatencyHistogram] = {}
         self.waits = 0
         self.network_fees = 0
@@ -224,6 +225,7 @@ class EngineTotals:
     def to_json(self) -> dict:
         return {"operations": self.operations, "errors_by_category": self.errors_by_category,
                 "errors_by_name": self.errors_by_name, "findings_by_kind": self.findings_by_kind,
+                "findings_by_severity": self.findings_by_severity,
                 "latency": {op: h.to_json() for op, h in self.latency.items()}, "waits": self.waits,
                 "network_fees": self.network_fees, "pool_fees": self.pool_fees,
                 "operations_per_minute": self.rate.per_minute()}
@@ -234,9 +236,9 @@ class EngineTotals:
             mine = self.operations.setdefault(op, {})
             for verdict, count in by_verdict.items():
                 mine[verdict] = mine.get(verdict, 0) + count
-        for name in ("errors_by_category", "errors_by_name", "findings_by_kind"):
+        for name in ("errors_by_category", "errors_by_name", "findings_by_kind", "findings_by_severity"):
             mine = getattr(self, name)
-            for key, count in data[name].items():
+            for key, count in data.get(name, {}).items():
                 mine[key] = mine.get(key, 0) + count
         for op, histogram in data["latency"].items():
             self.latency.setdefault(op, LatencyHistogram()).merge(LatencyHistogram.from_json(histogram))
@@ -245,8 +247,10 @@ class EngineTotals:
         self.pool_fees += data["pool_fees"]
         self.extra_rate += data["operations_per_minute"]
 
-    def record_finding(self, kind: str) -> None:
+    def record_finding(self, kind: str, severity: str | None = None) -> None:
         self.findings_by_kind[kind] = self.findings_by_kind.get(kind, 0) + 1
+        if severity is not None:
+            self.findings_by_severity[severity] = self.findings_by_severity.get(severity, 0) + 1
 
     @property
     def total_operations(self) -> int:
@@ -274,6 +278,7 @@ class EngineTotals:
             "errors_by_name": self.errors_by_name,
             "findings": sum(self.findings_by_kind.values()),
             "findings_by_kind": self.findings_by_kind,
+            "findings_by_severity": self.findings_by_severity,
             "operations_per_minute": round(self.operations_per_minute(), 2),
             "latency_ms": {op: h.summary() for op, h in self.latency.items()} | {"all": self.all_latency().summary()},
             "network_fees_paid": self.network_fees,

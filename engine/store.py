@@ -9,7 +9,8 @@ Layout under data_dir:
     keystore.json     {"kdf": "scrypt", "salt": b64, "check": "enc:v1:..."}  (only with a passphrase)
     errors/<thread_id>.json
     sessions/<thread_id>/session_<YYYY-MM-DD_HH-MM-SS[-N]>.json
-    findings/finding_<NNNNNN>_<kind>.json
+    findings/groups.json  {"groups": {<group id>: {id, kind, rule, severity, ..., count, example_file}}}
+    findings/finding_<NNNNNN>_<kind>.json   the first FINDING_FILES_PER_GROUP findings of each group
     reports/
 
 Every write is atomic (engine.atomic); rewritten documents keep their previous version as `<name>.backup`.
@@ -34,6 +35,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from engine.atomic import atomic_write_bytes, atomic_write_text
+from engine.findings import GROUP_FIELDS, group_id, normalised
 
 log = logging.getLogger("engine.store")
 
@@ -45,6 +47,8 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _ID_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
 _SESSION_RE = re.compile(r"^session_(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d)(?:-(\d+))?\.json$")
 _FINDING_RE = re.compile(r"^finding_(\d{6,})_([A-Za-z0-9_-]+)\.json$")
+FINDING_FILES_PER_GROUP = 5  # finding files kept per group; every finding is counted
+_GROUPS = "findings/groups.json"
 
 
 class KeystoreError(Exception):
@@ -82,6 +86,7 @@ class StateStore:
         self._fernet: Fernet | None = None
         self._warned_plain = False
         self._next_finding: int | None = None
+        self._groups: dict[str, dict] | None = None  # findings/groups.json, loaded on first use
 
     @property
     def encrypted(self) -> bool:
@@ -219,6 +224,84 @@ class StateStore:
         atomic_write_text(directory / name, json.dumps(finding, indent=2, ensure_ascii=False) + "\n")
         self._next_finding = number + 1
         return name
+
+    def record_finding(self, document: dict) -> tuple[dict, str | None]:
+        """Count a finding in its group (kind, rule, pool_id, operation) and write its file while the
+        group has fewer than FINDING_FILES_PER_GROUP; returns (the group, the file name or None).
+        `document` is the finding with its context: at least kind, rule, severity, detected_at,
+        pool_id and operation. The groups are saved (atomically) on every finding."""
+        document = normalised(document)
+        groups = self._finding_groups()
+        gid = group_id(document["kind"], document["rule"], document.get("pool_id"), document.get("operation"))
+        at = document.get("detected_at") or utc_now_iso()
+        group = groups.get(gid)
+        if group is None:
+            group = groups[gid] = {
+                "id": gid, "kind": document["kind"], "rule": document["rule"], "severity": document["severity"],
+                "as_coded": document["as_coded"], "pool_id": document.get("pool_id"),
+                "operation": document.get("operation"), "count": 0, "first_seen": at, "last_seen": at,
+                "detail": document["detail"], "stored": 0, "example_file": None}
+        group["count"] += 1
+        group["last_seen"] = max(group["last_seen"], at)
+        name = None
+        if group["stored"] < FINDING_FILES_PER_GROUP:
+            name = self.write_finding(document["kind"], {**document, "group_id": gid})
+            group["stored"] += 1
+            group["example_file"] = group["example_file"] or name
+        self.save_json(_GROUPS, {"groups": groups})
+        return dict(group), name
+
+    def finding_groups(self, limit: int | None = None, *, examples: bool = True) -> list[dict]:
+        """The groups, newest last_seen first; each with its `example` (the group's first finding,
+        whole) unless examples=False."""
+        groups = sorted(self._finding_groups().values(), key=lambda g: g["last_seen"], reverse=True)
+        chosen = groups[:limit] if limit is not None else groups
+        if not examples:
+            return [dict(group) for group in chosen]
+        return [dict(group) | {"example": self._example(group)} for group in chosen]
+
+    def findings_total(self) -> int:
+        """Every finding counted (the files keep only the first few of each group)."""
+        return sum(group["count"] for group in self._finding_groups().values())
+
+    def _example(self, group: dict) -> dict | None:
+        name = group.get("example_file")
+        path = self.data_dir / "findings" / name if name else None
+        if path is None or not _FINDING_RE.match(name) or not path.exists():
+            return None
+        try:
+            return self._parse(path, {}, None)
+        except _Corrupt as exc:
+            self._problem(f"skipped findings/{name}: {exc}")
+            return None
+
+    def _finding_groups(self) -> dict[str, dict]:
+        if self._groups is None:
+            if (self.data_dir / _GROUPS).exists() or (self.data_dir / (_GROUPS + ".backup")).exists():
+                self._groups = self.load_json(_GROUPS, {"groups": {}}, _valid_groups)["groups"]
+            else:
+                self._groups = self._groups_from_files()
+        return self._groups
+
+    def _groups_from_files(self) -> dict[str, dict]:
+        """Groups rebuilt from finding files alone (a data directory from before groups.json)."""
+        groups: dict[str, dict] = {}
+        for number, path in sorted(self._findings()):
+            try:
+                document = normalised(self._parse(path, {}, None))
+            except _Corrupt:
+                continue
+            gid = group_id(document["kind"], document["rule"], document.get("pool_id"), document.get("operation"))
+            at = document.get("detected_at") or ""
+            group = groups.setdefault(gid, {
+                "id": gid, "kind": document["kind"], "rule": document["rule"], "severity": document["severity"],
+                "as_coded": document["as_coded"], "pool_id": document.get("pool_id"),
+                "operation": document.get("operation"), "count": 0, "first_seen": at, "last_seen": at,
+                "detail": document["detail"], "stored": 0, "example_file": path.name})
+            group["count"] += 1
+            group["stored"] += 1
+            group["last_seen"] = max(group["last_seen"], at)
+        return groups
 
     def list_findings(self, limit: int | None = None) -> list[dict]:
         """Newest first; each item is {"finding_file": name, **document}."""
@@ -371,6 +454,12 @@ class StateStore:
         if message not in self.problems:
             log.warning("%s", message)
             self.problems.append(message)
+
+
+def _valid_groups(doc: Any) -> bool:
+    groups = doc.get("groups")
+    return isinstance(groups, dict) and all(
+        isinstance(group, dict) and all(key in group for key in GROUP_FIELDS) for group in groups.values())
 
 
 def _has_list(key: str) -> Callable[[Any], bool]:

@@ -30,6 +30,7 @@ from engine.exceptions import (
     ThreadNotFound,
     ThreadRunning,
 )
+from engine.findings import SEVERITIES, merge_groups
 
 
 class Route(Enum):
@@ -65,10 +66,15 @@ def _merge_threads(parts: list[dict], params) -> dict:
 
 
 def _merge_findings(parts: list[dict], params) -> dict:
+    """Counts summed; groups merged by id (engine/findings.py merge_groups); the newest files."""
     findings = sorted((f for part in parts for f in part["findings"]), key=lambda f: f.get("detected_at", ""),
                       reverse=True)
+    groups = merge_groups(group for part in parts for group in part.get("groups", []))
     return {"count": sum(part["count"] for part in parts),
+            "stored": sum(part.get("stored", 0) for part in parts),
             "by_kind": sum_counts(part["by_kind"] for part in parts),
+            "by_severity": sum_counts(part.get("by_severity", {}) for part in parts),
+            "groups": groups[:params.limit] if params.limit else groups,
             "findings": findings[:params.limit] if params.limit else findings}
 
 
@@ -123,6 +129,26 @@ _THREAD_STATUS = _obj("thread_id", "type", "status", "pool_id", "token_type", "w
                       balances=_obj("sol", "token_a", "token_b", "lp_tokens"), recent_errors=_ARRAY)
 _THREADS_SUMMARY = _obj("total_threads", "running_threads", "stopped_threads", "total_operations")
 _STATUS_CHANGE = _obj("thread_id", "status", thread_id=_STR, status=_STR)
+
+_COUNTS = {"type": "object", "additionalProperties": _INT}
+_NULLABLE_STR = {"type": ["string", "null"]}
+_FINDING_GROUP = _obj(
+    "id", "kind", "rule", "severity", "as_coded", "pool_id", "operation", "count", "first_seen", "last_seen",
+    id={**_STR, "description": "A short stable hash of (kind, rule, pool_id, operation): the same in every shard."},
+    kind=_STR, rule=_STR, severity={"enum": list(SEVERITIES)}, as_coded=_BOOL, pool_id=_NULLABLE_STR,
+    operation=_NULLABLE_STR, count={**_INT, "description": "Every finding of the group, written to a file or not."},
+    first_seen=_STR, last_seen=_STR, detail={**_STR, "description": "The first finding's detail line."},
+    stored={**_INT, "description": "How many of its findings have a file (the first few)."},
+    example_file=_NULLABLE_STR,
+    example={"type": ["object", "null"], "description": "The group's first finding, whole, with its context."})
+_FINDINGS = _obj("count", "by_kind", "by_severity", "groups", "findings",
+                 count={**_INT, "description": "Every finding counted, in every group."},
+                 stored={**_INT, "description": "Finding files kept (the first few of each group)."},
+                 by_kind=_COUNTS, by_severity=_COUNTS,
+                 groups={"type": "array", "items": _FINDING_GROUP,
+                         "description": "Findings grouped by (kind, rule, pool_id, operation), newest last_seen "
+                                        "first, at most `limit`."},
+                 findings={**_ARRAY, "description": "The newest finding files, at most `limit`."})
 
 _POOL_ERRORS = (PoolNotFound.code,)
 _THREAD_ERRORS = (ThreadNotFound.code,)
@@ -226,8 +252,9 @@ OPERATION_LIST: list[Operation] = [
               "Request SOL from the cluster's faucet (embedded chain, localnet, devnet; never mainnet).",
               _obj("address", "lamports", "transaction_signature"), (NotSupported.code, *_CHAIN_ERRORS)),
     Operation("get_findings", p.FindingsParams, Route.EACH, False,
-              "Findings (model mismatches, invariant violations, ...): the count, by kind, and the newest ones.",
-              _obj("count", "by_kind", "findings", count=_INT, findings=_ARRAY), cacheable=True,
+              "Findings (model mismatches, invariant violations, ...): the count, by kind and severity, the groups "
+              "(one per kind, rule, pool and operation, with a count and one full example) and the newest files.",
+              _FINDINGS, cacheable=True,
               merge=_merge_findings),
     Operation("get_engine_status", p.NoParams, Route.COORDINATOR, False,
               "Cluster, program id and mode, uptime, thread and pool counts, totals, throughput, CPU per core.",

@@ -274,26 +274,45 @@ async def test_a_model_mismatch_is_a_finding_with_its_trace(open_engine, monkeyp
     assert findings["count"] == 1 and findings["by_kind"] == {"balance_mismatch": 1}
     finding = findings["findings"][0]
     assert finding["thread_id"] == depositor and finding["transaction"]["signature"] == step["transaction_signature"]
-    assert {m["quantity"] for m in finding["mismatches"]} == {"lp_a", "lp_supply_a"}
+    assert (finding["rule"], finding["severity"], finding["as_coded"]) == ("balances_move_as_predicted", "high", False)
+    assert {m["quantity"] for m in finding["evidence"]["mismatches"]} == {"lp_a", "lp_supply_a"}
     assert "pool" in finding["before"] and "pool" in finding["after"]
+    (group,) = findings["groups"]
+    assert group["id"] == finding["group_id"] and group["count"] == 1 and group["example"]["detail"] == finding["detail"]
 
 
-async def test_tampered_pool_state_breaks_an_invariant(open_engine):
+async def test_tampered_pool_state_breaks_an_invariant(open_engine, monkeypatch):
+    """The pool's tracked liquidity raised during an operation: its vaults no longer back it, found once."""
     engine = await open_engine()
     pool_id = await _pool(engine)
     depositor = (await engine.create_deposit_thread(pool_id, "A", 100 * X))["thread_id"]
     await engine.run_cycle(depositor)
     pool = engine.local.pools[pool_id]
     ledger = engine.local.cluster.ledger
-    account = ledger.get_account(pool.addresses.pool_state)
-    from engine.frt.state import PoolState
     from solders.account import Account
 
-    state = PoolState.decode(bytes(account.data))
-    tampered = PoolState.patch(bytes(account.data), total_token_a_liquidity=state.total_token_a_liquidity + 10**12)
-    ledger.set_account(pool.addresses.pool_state, Account(account.lamports, tampered, account.owner, False, 0))
+    from engine import operations
+    from engine.frt.state import PoolState
+
+    def tamper():
+        account = ledger.get_account(pool.addresses.pool_state)
+        state = PoolState.decode(bytes(account.data))
+        tampered = PoolState.patch(bytes(account.data), total_token_a_liquidity=state.total_token_a_liquidity + 10**12)
+        ledger.set_account(pool.addresses.pool_state, Account(account.lamports, tampered, account.owner, False, 0))
+
+    real_send = operations.send
+
+    async def send_then_tamper(*args, **kwargs):
+        result = await real_send(*args, **kwargs)
+        tamper()  # as if the program had done it
+        return result
+
+    monkeypatch.setattr(operations, "send", send_then_tamper)
     await engine.run_cycle(depositor)
+    monkeypatch.setattr(operations, "send", real_send)
     assert engine.totals.findings_by_kind.get("invariant_violation") == 1
+    (group,) = [g for g in (await engine.get_findings())["groups"] if g["kind"] == "invariant_violation"]
+    assert (group["rule"], group["severity"], group["count"]) == ("vault_backing", "high", 1)
 
 
 async def test_sessions_are_written_on_stop_and_statistics_reset_on_start(open_engine):

@@ -6,13 +6,14 @@ from solders.pubkey import Pubkey
 
 from engine.chain.base import TxResult
 from engine.feed import EventFeed
+from engine.findings import make_finding
 from engine.frt.errors import ClassifiedError
 from engine.invariants import Prediction
 from engine.observe import View, WalletView
 from engine.operations import Outcome
 from engine.pools import PoolRecord, PoolRuntime
 from engine.recorder import Recorder
-from engine.store import StateStore
+from engine.store import FINDING_FILES_PER_GROUP, StateStore
 from engine.threads import RUNNING, ThreadRecord
 from engine.wallet import Wallet
 
@@ -90,12 +91,38 @@ def test_failures_are_counted_by_verdict_logged_and_fed(recorder):
 
 def test_a_finding_is_written_counted_and_fed(recorder):
     record = thread("deposit", token_type="A")
-    recorder.record_outcome(record, POOL, outcome("deposit", findings=[{"kind": "balance_mismatch", "detail": "x"}]))
+    finding = make_finding("balance_mismatch", "balances_move_as_predicted", "high", "x")
+    recorder.record_outcome(record, POOL, outcome("deposit", findings=[finding]))
     assert record.stats.findings == 1 and recorder.totals.findings_by_kind == {"balance_mismatch": 1}
+    assert recorder.totals.findings_by_severity == {"high": 1}
     (written,) = recorder.store.list_findings()
     assert written["kind"] == "balance_mismatch" and written["thread_id"] == record.thread_id
     assert written["before"]["wallet"]["lp_a"] == 300
-    assert recorder.feed.latest()[0]["severity"] == "finding"
+    (group,) = recorder.store.finding_groups()
+    assert written["group_id"] == group["id"] and group["count"] == 1 and group["example"]["detail"] == "x"
+    (entry,) = recorder.feed.latest()
+    assert entry["severity"] == "finding" and entry["title"] == "high · balances_move_as_predicted"
+
+
+def test_repeats_of_a_finding_are_one_group_and_one_feed_entry(recorder):
+    record = thread("deposit", token_type="A")
+    finding = make_finding("invariant_violation", "fee_bookkeeping", "low", "fees off")
+    for _ in range(12):
+        recorder.record_outcome(record, POOL, outcome("deposit", findings=[finding]))
+    (group,) = recorder.store.finding_groups()
+    assert (group["count"], group["stored"], group["severity"]) == (12, FINDING_FILES_PER_GROUP, "low")
+    assert recorder.store.count_findings() == FINDING_FILES_PER_GROUP and recorder.store.findings_total() == 12
+    assert record.stats.findings == 12 and recorder.totals.findings_by_severity == {"low": 12}
+    (entry,) = recorder.feed.latest()
+    assert entry["count"] == 12 and entry["title"] == "low · fee_bookkeeping"
+
+
+def test_a_finding_without_rule_or_severity_is_its_kind_high(recorder):
+    recorder.record_finding({"kind": "creation_mismatch", "detail": "y"}, pool_id=None, operation="create_pool",
+                            summary="create_pool")
+    (group,) = recorder.store.finding_groups()
+    assert (group["kind"], group["rule"], group["severity"], group["pool_id"]) == (
+        "creation_mismatch", "creation_mismatch", "high", None)
 
 
 @pytest.mark.parametrize("kind, given, received", [

@@ -151,7 +151,7 @@ def _totals(records, findings=(), waits=0, clock: Clock | None = None) -> Engine
     for record in records:
         totals.record(*record)
     for kind in findings:
-        totals.record_finding(kind)
+        totals.record_finding(kind, "high" if kind == "prediction_mismatch" else "low")
     totals.waits += waits
     return totals
 
@@ -167,6 +167,7 @@ def test_record_by_operation_and_verdict():
     assert totals.errors_by_category == {"expected": 2, "unexpected": 2, "transient": 1}
     assert totals.errors_by_name == {"InsufficientFunds": 2, "InvalidAccountData": 1, "BlockhashNotFound": 1}
     assert totals.findings_by_kind == {"prediction_mismatch": 2, "invariant_violation": 1}
+    assert totals.findings_by_severity == {"high": 2, "low": 1}
     assert totals.network_fees == 8 * 5_000 and totals.pool_fees == 7_000
     # One latency sample per operation, per operation type.
     assert {op: h.total for op, h in totals.latency.items()} == {"deposit": 3, "withdraw": 2, "swap": 4}
@@ -207,6 +208,7 @@ def test_merge_json_of_two_engines_equals_one_engine_that_recorded_everything():
     assert merged.errors_by_category == everything.errors_by_category
     assert merged.errors_by_name == everything.errors_by_name
     assert merged.findings_by_kind == everything.findings_by_kind
+    assert merged.findings_by_severity == everything.findings_by_severity
     assert (merged.waits, merged.network_fees, merged.pool_fees) == (4, everything.network_fees, everything.pool_fees)
     assert merged.total_operations == everything.total_operations == 9
     for op, histogram in everything.latency.items():
