@@ -169,6 +169,7 @@ class Recorder:
         logged. `operation` names what was executed ("deposit", "pause_pool", ...), `summary`
         says it in a few words."""
         finding = normalised(finding)
+        self.dirty = True  # the next statistics flush saves the groups' counts too
         if thread is not None:
             thread.stats.findings += 1
         self.totals.record_finding(finding["kind"], finding["severity"])

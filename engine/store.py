@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import re
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -48,6 +49,7 @@ _ID_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
 _SESSION_RE = re.compile(r"^session_(\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d)(?:-(\d+))?\.json$")
 _FINDING_RE = re.compile(r"^finding_(\d{6,})_([A-Za-z0-9_-]+)\.json$")
 FINDING_FILES_PER_GROUP = 5  # finding files kept per group; every finding is counted
+GROUPS_SAVE_INTERVAL_S = 1.0  # a repeat only raises a count: groups.json is saved at most this often for it
 _GROUPS = "findings/groups.json"
 
 
@@ -87,6 +89,8 @@ class StateStore:
         self._warned_plain = False
         self._next_finding: int | None = None
         self._groups: dict[str, dict] | None = None  # findings/groups.json, loaded on first use
+        self._groups_dirty = False  # counts raised since groups.json was saved
+        self._groups_saved_at = 0.0  # time.monotonic() of that save
 
     @property
     def encrypted(self) -> bool:
@@ -142,7 +146,10 @@ class StateStore:
         return self._load_section("statistics.json", "statistics")
 
     def save_statistics(self, statistics: dict[str, dict]) -> None:
+        """statistics.json; the finding groups' pending counts are saved with it (periodically and
+        when the engine closes)."""
         self.save_json("statistics.json", {"statistics": statistics})
+        self.flush_findings()
 
     def load_pools(self) -> dict[str, dict]:
         return self._load_section("pools.json", "pools")
@@ -229,7 +236,9 @@ class StateStore:
         """Count a finding in its group (kind, rule, pool_id, operation) and write its file while the
         group has fewer than FINDING_FILES_PER_GROUP; returns (the group, the file name or None).
         `document` is the finding with its context: at least kind, rule, severity, detected_at,
-        pool_id and operation. The groups are saved (atomically) on every finding."""
+        pool_id and operation. groups.json is saved (atomically) at once for a new group or a new
+        file; a repeat that only raises a count is saved within GROUPS_SAVE_INTERVAL_S, or by
+        flush_findings (with the statistics, and when the engine closes)."""
         document = normalised(document)
         groups = self._finding_groups()
         gid = group_id(document["kind"], document["rule"], document.get("pool_id"), document.get("operation"))
@@ -248,8 +257,17 @@ class StateStore:
             name = self.write_finding(document["kind"], {**document, "group_id": gid})
             group["stored"] += 1
             group["example_file"] = group["example_file"] or name
-        self.save_json(_GROUPS, {"groups": groups})
+        self._groups_dirty = True
+        if name is not None or time.monotonic() - self._groups_saved_at >= GROUPS_SAVE_INTERVAL_S:
+            self.flush_findings()
         return dict(group), name
+
+    def flush_findings(self) -> None:
+        """Save findings/groups.json if counts changed since it was saved."""
+        if self._groups_dirty and self._groups is not None:
+            self.save_json(_GROUPS, {"groups": self._groups})
+            self._groups_dirty = False
+            self._groups_saved_at = time.monotonic()
 
     def finding_groups(self, limit: int | None = None, *, examples: bool = True) -> list[dict]:
         """The groups, newest last_seen first; each with its `example` (the group's first finding,

@@ -70,6 +70,8 @@ def test_the_store_counts_every_finding_keeps_the_first_few_and_survives_a_reope
     written = [store.record_finding(_document(n))[1] for n in range(1, 9)]
     assert written[:FINDING_FILES_PER_GROUP] == [f"finding_{n:06d}_balance_mismatch.json" for n in range(1, 6)]
     assert written[FINDING_FILES_PER_GROUP:] == [None] * 3
+    assert json.loads((tmp_path / "findings" / "groups.json").read_text())["groups"]  # saved with the new group
+    store.flush_findings()  # repeats are saved within a second, with the statistics, or at close
     again = StateStore(tmp_path)
     (group,) = again.finding_groups()
     assert (group["count"], group["stored"], group["first_seen"], group["last_seen"]) == (
@@ -78,6 +80,15 @@ def test_the_store_counts_every_finding_keeps_the_first_few_and_survives_a_reope
     assert again.findings_total() == 8 and again.count_findings() == 5
     saved = json.loads((tmp_path / "findings" / "groups.json").read_text())["groups"]
     assert saved[group["id"]]["count"] == 8 and "example" not in saved[group["id"]]  # the example is its file
+
+
+def test_repeats_are_saved_with_the_statistics(tmp_path):
+    store = StateStore(tmp_path)
+    for n in range(1, 10):
+        store.record_finding(_document(n))
+    store.save_statistics({})
+    (group,) = StateStore(tmp_path).finding_groups()
+    assert group["count"] == 9
 
 
 def test_groups_are_rebuilt_from_the_files_of_an_older_data_directory(tmp_path):
