@@ -9,6 +9,12 @@ FINDINGS_READ = 200
 
 
 def matching_findings(entry: dict, findings: list[dict]) -> list[dict]:
+    """The finding documents behind a feed entry: those of its group (the feed keys a finding's
+    entry "finding|<group id>"), or, for an entry without a group, those of its kind."""
+    group = (entry.get("key") or "").removeprefix("finding|") if (entry.get("key") or "").startswith("finding|") \
+        else None
+    if group:
+        return [finding for finding in findings if finding.get("group_id") == group]
     threads = set(entry.get("threads") or [])
     return [finding for finding in findings
             if finding.get("kind") == entry.get("title")
