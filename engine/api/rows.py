@@ -132,7 +132,7 @@ class FeedEntry(TypedDict):
     """One distinct event for operators (engine.feed.FeedEntry): repeats of the same severity,
     title and pool count up instead of adding entries."""
     key: str
-    """severity|title|pool_id: what makes two events the same."""
+    """What makes two events the same: "severity|title|pool_id", or "finding|<group id>" for a finding."""
     severity: Severity
     title: str
     message: str
