@@ -81,6 +81,8 @@ MAIN_KEYS: list[Key] = [
     Key("new_withdrawal", "2", "new_withdrawal", "New withdrawal", "Create a withdrawal thread (form).", "Create"),
     Key("new_swap", "3", "new_swap", "New swap", "Create a swap thread (form; one per direction per pool).",
         "Create"),
+    Key("new_attack", "4", "new_attack", "New attack",
+        "Create an attack thread: a non-admin wallet running the attack catalogue (form).", "Create"),
     Key("new_pool", "N", "new_pool", "New pool", "Create a pool with two new mints (form).", "Create"),
     Key("fund", "f", "fund", "Fund", "Send SOL, mint tokens or give LP tokens to the selected thread (form).",
         "Create"),

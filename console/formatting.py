@@ -78,7 +78,7 @@ def side_label(row: dict) -> str:
     return side or "–"
 
 
-TYPE_LABELS = {"deposit": "dep", "withdrawal": "wdr", "swap": "swp"}
+TYPE_LABELS = {"deposit": "dep", "withdrawal": "wdr", "swap": "swp", "attack": "atk"}
 STATUS_WORDS = {"running": "running", "stopped": "stopped", "created": "created", "error": "ERROR"}
 
 

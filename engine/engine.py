@@ -143,6 +143,12 @@ class Engine:
         return await creation.create_thread(self, "swap", pool_id, thread_id, swap_direction=direction,
                                             initial_amount=initial_amount)
 
+    async def create_attack_thread(self, pool_id: str, initial_amount: int = 1_000_000,
+                                   categories: list[str] | None = None, thread_id: str | None = None) -> dict:
+        from engine.attacks.setup import create_attack_thread
+
+        return await create_attack_thread(self, pool_id, thread_id, initial_amount, categories)
+
     # ================================================================== threads: lifecycle
 
     async def start_thread(self, thread_id: str, *, reason: str = "manual_start") -> dict:

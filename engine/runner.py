@@ -14,6 +14,11 @@ from engine.threads import ERROR, RUNNING, STOPPED, ThreadRecord, set_status
 from engine.workers import Worker
 
 
+def _worker_class(thread: ThreadRecord):
+    """The kind's own worker class where it has one (attack threads), else the ordinary Worker."""
+    return getattr(thread.kind, "worker", None) or Worker
+
+
 @dataclass
 class _Running:
     worker: Worker
@@ -34,7 +39,7 @@ class Runner:
         host.recorder.begin_session(thread, reason, view.wallet.numbers())
         set_status(thread, RUNNING)
         thread.started_at, thread.error_state, thread.waiting_reason = utc_now_iso(), None, None
-        worker = Worker(host, thread, pool)
+        worker = _worker_class(thread)(host, thread, pool)
         self.running[thread.thread_id] = _Running(worker, asyncio.create_task(worker.run(), name=thread.thread_id))
 
     async def stop(self, thread: ThreadRecord, reason: str) -> str | None:
@@ -57,7 +62,8 @@ class Runner:
         """One cycle of a thread that is not running."""
         stepper = self._steppers.get(thread.thread_id)
         if stepper is None:
-            stepper = self._steppers[thread.thread_id] = Worker(self.host, thread, self.host.pools[thread.pool_id])
+            stepper = self._steppers[thread.thread_id] = _worker_class(thread)(self.host, thread,
+                                                                                self.host.pools[thread.pool_id])
         return await stepper.cycle()
 
     def halt(self, thread: ThreadRecord) -> None:

@@ -264,6 +264,23 @@ def swap_form(gateway, pools: list[dict], pool_id: str | None) -> FormScreen:
     ], lambda v: gateway.create_swap_thread(**v), note="At most one swap thread per direction per pool.")
 
 
+ATTACK_CATEGORY_OPTIONS = [("admin, boundary and substitution", "all"), ("admin (the ProgramData bypass)", "admin"),
+                           ("boundary amounts", "boundary"), ("account substitution", "substitution"),
+                           ("outside manipulation (the audit then fails)", "outside")]
+
+
+def attack_form(gateway, pools: list[dict], pool_id: str | None) -> FormScreen:
+    def submit(values: Values):
+        category = values.pop("categories")
+        return gateway.create_attack_thread(**values, categories=None if category == "all" else [category])
+
+    return FormScreen("New attack thread", [
+        _pool_field(pools, pool_id),
+        FormField("initial_amount", "Tokens of each side minted to it (base units)", default=1_000_000),
+        FormField("categories", "Attacks", "select", ATTACK_CATEGORY_OPTIONS, "all"),
+    ], submit, note="A non-admin wallet running the attack catalogue; successful admin attacks are undone.")
+
+
 def pool_form(gateway) -> FormScreen:
     def submit(values: Values):
         return gateway.create_pool(**{k: v for k, v in values.items() if v is not None})

@@ -282,6 +282,10 @@ class MainScreen(Screen):
         if pools := self._need_pools():
             self._open_form(forms.swap_form(self.app.gateway, pools, self.selected_pool()), self._created_thread)
 
+    def action_new_attack(self) -> None:
+        if pools := self._need_pools():
+            self._open_form(forms.attack_form(self.app.gateway, pools, self.selected_pool()), self._created_thread)
+
     def action_new_pool(self) -> None:
         self._open_form(forms.pool_form(self.app.gateway),
                         lambda r: f"created pool {r.get('pool_id')}: {r.get('ratio_display')}")

@@ -200,6 +200,12 @@ OPERATION_LIST: list[Operation] = [
     Operation("create_swap_thread", p.CreateSwapThreadParams, Route.NEW_THREAD, True,
               "Create a swap thread (stopped); at most one per direction per pool.", _THREAD_CREATED,
               (DuplicateSwapDirection.code, *_POOL_ERRORS, *_CHAIN_ERRORS), thread_kind="swap"),
+    Operation("create_attack_thread", p.CreateAttackThreadParams, Route.NEW_THREAD, True,
+              "Create an attack thread (stopped): a non-admin wallet that runs the attack catalogue (admin "
+              "instructions via the ProgramData bypass, boundary amounts, substituted accounts) against its pool.",
+              _THREAD_CREATED, (InvalidRequest.code, *_POOL_ERRORS, *_CHAIN_ERRORS), thread_kind="attack",
+              description="Every attack is predicted by the code-derived model and checked by the intent oracle; "
+                          "a successful admin attack is undone right after (a treasury withdrawal cannot be)."),
     Operation("start_thread", p.ThreadParams, Route.THREAD, True,
               "Start a thread (a fresh statistics session); starting a running thread is a no-op.",
               _STATUS_CHANGE, (*_THREAD_ERRORS, ChainUnavailable.code)),

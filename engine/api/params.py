@@ -108,6 +108,20 @@ class CreateSwapThreadParams(Params):
     initial_amount: Amount = Field(0, description="Input tokens minted to its wallet at creation (may be 0).")
 
 
+AttackCategory = Literal["admin", "boundary", "substitution", "outside"]
+
+
+class CreateAttackThreadParams(Params):
+    pool_id: PoolId
+    initial_amount: Amount = Field(
+        1_000_000, description="Base units of each token minted to its wallet at creation (a quarter of each is "
+                               "deposited for its own LP); refilled when a side falls under a quarter.")
+    categories: list[AttackCategory] | None = Field(
+        None, min_length=1, description='The attack categories: "admin", "boundary", "substitution" (the '
+                                       'default: all three) and "outside" (only when asked: a token sent into a '
+                                       'vault stays there, so the ledger audit then fails for that pool).')
+
+
 class ThreadParams(Params):
     thread_id: ThreadId
 

@@ -77,6 +77,7 @@ class ThreadKindCounts(TypedDict):
     deposit: int
     withdrawal: int
     swap: int
+    attack: int
 
 
 @with_config(_DOCUMENTED)

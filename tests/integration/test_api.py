@@ -173,6 +173,8 @@ async def test_every_method_succeeds_with_the_documented_shapes(api):
         snapshot = await run("get_snapshot", feed_limit=5)
         assert {row["thread_id"] for row in snapshot["threads"]} == set(engine.local.threads)
         assert {row["pool_id"] for row in snapshot["pools"]} == set(engine.local.pools) and len(snapshot["feed"]) <= 5
+        attacker = await run("create_attack_thread", pool_id=pool_id, initial_amount=1_000, categories=["admin"])
+        assert attacker["thread_id"] == "attack_1" and attacker["status"] == "created"
 
     assert set(results) | {"rpc.discover"} == set(METHODS)
     # Private keys never appear in an answer (raw bytes as JSON, or base58).

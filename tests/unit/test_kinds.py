@@ -7,6 +7,7 @@ from solders.pubkey import Pubkey
 from engine.exceptions import DuplicateSwapDirection
 from engine.frt.constants import FLAG_EXACT_EXCHANGE_REQUIRED
 from engine.kinds import KINDS, kind_of
+from engine.kinds.attack import AttackKind
 from engine.kinds.deposit import DepositKind
 from engine.kinds.swap import SwapKind
 from engine.kinds.withdrawal import WithdrawalKind
@@ -41,13 +42,14 @@ def thread(kind: str, status=CREATED, pool_id: str = "pool", **config) -> Thread
     return record
 
 
-def test_the_three_kinds_are_registered_in_the_order_answers_list_them():
-    assert list(KINDS) == list(THREAD_TYPES) == ["deposit", "withdrawal", "swap"]
+def test_the_four_kinds_are_registered_in_the_order_answers_list_them():
+    assert list(KINDS) == list(THREAD_TYPES) == ["deposit", "withdrawal", "swap", "attack"]
     assert isinstance(kind_of("deposit"), DepositKind) and isinstance(kind_of("withdrawal"), WithdrawalKind)
-    assert isinstance(kind_of("swap"), SwapKind)
-    assert [kind_of(name).operation for name in KINDS] == ["deposit", "withdraw", "swap"]
-    with pytest.raises(ValueError, match="attack"):
-        kind_of("attack")
+    assert isinstance(kind_of("swap"), SwapKind) and isinstance(kind_of("attack"), AttackKind)
+    assert [kind_of(name).operation for name in KINDS] == ["deposit", "withdraw", "swap", "deposit"]
+    assert kind_of("attack").worker.__name__ == "AttackWorker"  # the runner starts the kind's own worker
+    with pytest.raises(ValueError, match="sniper"):
+        kind_of("sniper")
 
 
 def test_each_kind_spends_and_receives_its_own_balance_and_mints():
@@ -72,7 +74,7 @@ def test_amount_fraction_comes_from_the_kinds_own_setting():
     class Config:
         deposit_max_fraction, withdrawal_max_fraction, swap_max_fraction = 0.1, 0.2, 0.3
 
-    assert [kind_of(name).max_fraction(Config) for name in KINDS] == [0.1, 0.2, 0.3]
+    assert [kind_of(name).max_fraction(Config) for name in ("deposit", "withdrawal", "swap")] == [0.1, 0.2, 0.3]
 
 
 def test_swaps_in_an_exact_pool_step_in_whole_exchange_units_others_do_not():

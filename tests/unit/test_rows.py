@@ -49,8 +49,8 @@ def _pool_row(pool_id: str) -> PoolRow:
     return {"pool_id": pool_id, "token_a_mint": "A", "token_a_decimals": 9, "token_b_mint": "B",
             "token_b_decimals": 6, "ratio_a_numerator": 1, "ratio_b_denominator": 160, "ratio_display": "1 = 160",
             "flags": 0, "created_at": "2026-01-01T00:00:00Z",
-            "thread_counts": {"deposit": 1, "withdrawal": 0, "swap": 0}, "liquidity": None, "lp_supply": None,
-            "pause_flags": None}
+            "thread_counts": {"deposit": 1, "withdrawal": 0, "swap": 0, "attack": 0}, "liquidity": None,
+            "lp_supply": None, "pause_flags": None}
 
 
 def _totals(*operations: tuple[str, str, float]) -> dict:
