@@ -15,7 +15,7 @@ import time
 from engine import intent
 from engine.attacks import catalogue, categories_of
 from engine.attacks.base import Attack, Context, Expect, Scene, look, same_error
-from engine.findings import make_finding
+from engine.findings import make_finding, normalised
 from engine.frt.errors import TRANSIENT
 from engine.invariants import Prediction, compare_changes, expected_changes, pool_invariants
 from engine.observe import observe
@@ -27,8 +27,6 @@ from engine.threads import ERROR, RUNNING
 
 log = logging.getLogger(__name__)
 MISMATCH = ("prediction_mismatch", "outcome_as_predicted", "high")
-_RUN_VERIFIED_RULES = {"prediction_mismatch": "outcome_as_predicted", "balance_mismatch": "balances_as_predicted",
-                       "invariant_violation": "pool_invariants"}
 
 
 class AttackWorker:
@@ -149,9 +147,7 @@ class AttackWorker:
         outcome = await run_verified(host.client, pool, thread.wallet, operation, token, amount, check=True,
                                      before=scene.view)
         raw_findings, outcome.findings = outcome.findings, []
-        findings = [make_finding(f["kind"], _RUN_VERIFIED_RULES.get(f["kind"], f["kind"]), "high", f["detail"],
-                                 **{k: v for k, v in f.items() if k not in ("kind", "detail")})
-                    for f in raw_findings]
+        findings = [normalised(finding) for finding in raw_findings]  # run_verified's checks, as they are
         action = intent.Action(
             name=operation, actor=f"thread:{thread.thread_id}", signer=str(thread.wallet.pubkey),
             signer_is_admin=False, ok=outcome.ok, predicted_ok=outcome.prediction.succeeds,

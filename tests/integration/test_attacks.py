@@ -231,3 +231,27 @@ async def test_outside_manipulation_is_predicted_and_only_ever_adds_surplus(open
         [f"vault A {after.view.pool.vault_a + step['amount']} != tracked liquidity "
          f"{after.pool.total_token_a_liquidity + step['amount']}"]
     assert all(entry["passed"] for entry in audit["mints"])  # the burned LP is accounted for
+
+
+async def test_findings_of_an_ordinary_shaped_attack_are_recorded_as_run_verified_made_them(open_engine, monkeypatch):
+    engine = await open_engine()
+    _, _, attack_id = await _setup(engine)
+    worker = _worker(engine, attack_id)
+    import engine.attacks.worker as worker_module
+    from engine.attacks.boundary import BoundaryAttack
+    from engine.findings import make_finding
+
+    real = worker_module.run_verified
+
+    async def with_findings(*args, **kwargs):
+        outcome = await real(*args, **kwargs)
+        outcome.findings = [make_finding("balance_mismatch", "balances_move_as_predicted", "high", "made up"),
+                            {"kind": "prediction_mismatch", "detail": "an older detector's shape"}]
+        return outcome
+
+    monkeypatch.setattr(worker_module, "run_verified", with_findings)
+    outcome = await _run(worker, BoundaryAttack("deposit", "A", "one"))
+    assert outcome.ok and [f["rule"] for f in outcome.findings][:2] == ["balances_move_as_predicted",
+                                                                         "prediction_mismatch"]
+    kinds = [f["kind"] for f in await _findings(engine)]
+    assert kinds.count("balance_mismatch") == 1 and kinds.count("prediction_mismatch") == 1
