@@ -251,6 +251,7 @@ class UnpauseSystem(AdminAttack):
 class WithdrawTreasuryFees(AdminAttack):
     action = "withdraw_treasury_fees"
     scope = "system"
+    early = True  # any UnpauseSystem (the undo of a system pause) blocks withdrawals for 72 h (§4.9)
     undo_note = "a treasury withdrawal cannot be undone: the lamports are in the attacker's wallet"
 
     def __init__(self, variant: str, amount: int = MIN_TREASURY_WITHDRAWAL, **kw) -> None:

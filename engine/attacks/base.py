@@ -156,6 +156,7 @@ class Attack:
     action: str = ""  # the intent Action's name ("pause_pool", "deposit", ...)
     scope: str = "pool"  # "system": holds every pool's lock (system pause, treasury, admin)
     undo_note: str = ""  # why a successful attack cannot be (fully) undone, where it cannot
+    early: bool = False  # runs at the start of each round (before anything it would be blocked by)
 
     def extra_accounts(self, ctx: Context) -> list[Pubkey]:
         """Accounts the prediction needs to read besides the pool, system, treasury and clock."""

@@ -92,8 +92,9 @@ class AttackWorker:
 
     def next_attack(self) -> Attack:
         if not self._queue:
-            self._queue = catalogue(categories_of(self.host, self.thread))
-            self.rng.shuffle(self._queue)
+            queue = catalogue(categories_of(self.host, self.thread))
+            self.rng.shuffle(queue)
+            self._queue = sorted(queue, key=lambda attack: not attack.early)  # stable: the rest keeps its order
         return self._queue.pop(0)
 
     # ---- one attack ----------------------------------------------------------------------------

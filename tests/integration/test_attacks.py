@@ -84,6 +84,11 @@ async def test_every_attack_of_the_catalogue_is_predicted_and_leaves_the_pool_as
     log = local.threads[attack_id].__dict__["attack_log"]["by_attack"]
     ran = {name for name in log if not name.startswith("undo:")}
     assert names - ran <= {"swap_A[off_step]", "swap_B[off_step]"}  # not an exact-exchange pool: waits
+    # treasury withdrawals come first in a round (an UnpauseSystem blocks them for 72 h): the first one
+    # (the real ProgramData: absent on the emulated chain, so the bypass too) pays, the hourly window
+    # then refuses the others, as predicted
+    paid = [log[f"withdraw_treasury_fees[{v}]"].get("ok", 0) for v in ("real", "own_wallet", "system_program")]
+    assert sum(paid) == 1
     assert not [f for f in await _findings(engine) if f["kind"] in BAD_KINDS]
     status = await engine.get_thread_status(attack_id)
     assert status["statistics"]["operation_counts"]["unexpected_failures"] == 0
