@@ -260,3 +260,21 @@ async def test_findings_of_an_ordinary_shaped_attack_are_recorded_as_run_verifie
                                                                          "prediction_mismatch"]
     kinds = [f["kind"] for f in await _findings(engine)]
     assert kinds.count("balance_mismatch") == 1 and kinds.count("prediction_mismatch") == 1
+
+
+async def test_an_attack_threads_categories_survive_a_restart(open_engine, tmp_path):
+    data_dir = tmp_path / "shared"
+    engine = await open_engine(data_dir)
+    pool_id = (await engine.create_pool(token_a_decimals=6, token_b_decimals=6, ratio_whole_number=2,
+                                        ratio_direction="a_to_b"))["pool_id"]
+    attack_id = (await engine.create_attack_thread(pool_id, 1_000, ["substitution"]))["thread_id"]
+    await engine.close()
+    reopened = await open_engine(data_dir)
+    from engine.attacks import categories_of
+
+    local = reopened.local
+    assert categories_of(local, local.threads[attack_id]) == ["substitution"]
+    for _ in range(4):
+        await reopened.run_cycle(attack_id)
+    ran = set(local.threads[attack_id].__dict__["attack_log"]["by_attack"])
+    assert ran and ran <= {attack.name for attack in catalogue(["substitution"])}
