@@ -59,9 +59,14 @@ class EmbeddedLedger:
         self.program_id = program_id
         self.svm = LiteSVM().with_blockhash_check(False).with_transaction_history(0)
         self.program_so = Path(program_so) if program_so else None
+        # With an upgrade authority, the ProgramData account exists in both modes, as on a
+        # validator that deployed the program with the upgradeable loader: without it, the
+        # program's admin check takes its "not owned by the loader" path and accepts any signer
+        # even with the real address. (No authority: a bare test ledger, as before.)
+        if upgrade_authority is not None or self.program_so:
+            self._install_program_data(upgrade_authority)
         if self.program_so:
             self.svm.add_program(program_id, self.program_so.read_bytes())
-            self._install_program_data(upgrade_authority)
             self.emulator = None
         else:
             if emulator_factory is None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import tomllib
 
-from solders.account import Account
 
 from engine.attacks import CATEGORIES, catalogue
 from engine.attacks.admin import (
@@ -20,9 +19,7 @@ from engine.attacks.admin import (
 )
 from engine.attacks.base import look
 from engine.attacks.worker import AttackWorker
-from engine.frt.constants import BPF_LOADER_UPGRADEABLE_ID, MIN_TREASURY_WITHDRAWAL
-from engine.frt.pda import find_program_data
-from engine.frt.state import ProgramData
+from engine.frt.constants import MIN_TREASURY_WITHDRAWAL
 from engine.pools import all_pools_locked
 from engine.scenario import parse_scenario
 
@@ -61,17 +58,6 @@ async def _findings(engine) -> list[dict]:
     return (await engine.get_findings(limit=10_000))["findings"]
 
 
-def _install_program_data(engine) -> None:
-    """The emulated embedded chain has no ProgramData account (a .so-loaded one has): write it as
-    the upgradeable loader would, with the core wallet as upgrade authority."""
-    local = engine.local
-    svm = local.cluster.ledger.svm
-    address = find_program_data(local.cluster.program_id)[0]
-    data = ProgramData(slot=0, upgrade_authority_address=local.core.pubkey).encode()
-    svm.set_account(address, Account(lamports=svm.minimum_balance_for_rent_exemption(len(data)), data=data,
-                                     owner=BPF_LOADER_UPGRADEABLE_ID, executable=False))
-
-
 async def test_every_attack_of_the_catalogue_is_predicted_and_leaves_the_pool_as_it_was(open_engine):
     engine = await open_engine()
     pool_id, _, attack_id = await _setup(engine)
@@ -84,11 +70,11 @@ async def test_every_attack_of_the_catalogue_is_predicted_and_leaves_the_pool_as
     log = local.threads[attack_id].__dict__["attack_log"]["by_attack"]
     ran = {name for name in log if not name.startswith("undo:")}
     assert names - ran <= {"swap_A[off_step]", "swap_B[off_step]"}  # not an exact-exchange pool: waits
-    # treasury withdrawals come first in a round (an UnpauseSystem blocks them for 72 h): the first one
-    # (the real ProgramData: absent on the emulated chain, so the bypass too) pays, the hourly window
-    # then refuses the others, as predicted
+    # treasury withdrawals come first in a round (an UnpauseSystem blocks them for 72 h): the real
+    # ProgramData refuses the non-admin, the first bypass to run pays, the hourly window then refuses
+    # the other, as predicted
     paid = [log[f"withdraw_treasury_fees[{v}]"].get("ok", 0) for v in ("real", "own_wallet", "system_program")]
-    assert sum(paid) == 1
+    assert paid[0] == 0 and sum(paid) == 1
     assert not [f for f in await _findings(engine) if f["kind"] in BAD_KINDS]
     status = await engine.get_thread_status(attack_id)
     assert status["statistics"]["operation_counts"]["unexpected_failures"] == 0
@@ -166,8 +152,7 @@ async def test_non_admin_treasury_withdrawal_pays_the_attacker(open_engine):
 
 async def test_the_real_program_data_refuses_the_non_admin(open_engine):
     engine = await open_engine()
-    pool_id, _, attack_id = await _setup(engine)
-    _install_program_data(engine)
+    pool_id, _, attack_id = await _setup(engine)  # the embedded chain has its ProgramData, as deployed
     worker = _worker(engine, attack_id)
     for attack in (PausePool("real"), UpdatePoolFees("real"), SetSwapOwnerOnly("real"), PauseSystem("real"),
                    WithdrawTreasuryFees("real"), ConsolidatePoolFees("real"), ProcessAdminChange("real")):
