@@ -11,9 +11,9 @@ FINDINGS_READ = 200
 def matching_findings(entry: dict, findings: list[dict]) -> list[dict]:
     """The finding documents behind a feed entry: those of its group (the feed keys a finding's
     entry "finding|<group id>"), or, for an entry without a group, those of its kind."""
-    group = (entry.get("key") or "").removeprefix("finding|") if (entry.get("key") or "").startswith("finding|") \
-        else None
-    if group:
+    key = entry.get("key") or ""
+    group = key.removeprefix("finding|") if key.startswith("finding|") else ""
+    if group and "|" not in group:  # not an ungrouped entry's "finding|<title>|<pool>"
         return [finding for finding in findings if finding.get("group_id") == group]
     threads = set(entry.get("threads") or [])
     return [finding for finding in findings

@@ -13,5 +13,5 @@ def test_a_grouped_entry_matches_its_group_whatever_its_title():
 
 def test_an_entry_without_a_group_matches_by_kind():
     findings = [{"kind": "lp_mismatch", "pool_id": "P", "thread_id": "deposit_1"}]
-    entry = {"key": "finding|", "title": "lp_mismatch", "pool_id": "P", "threads": ["deposit_1"]}
+    entry = {"key": "finding|lp_mismatch|P", "title": "lp_mismatch", "pool_id": "P", "threads": ["deposit_1"]}
     assert matching_findings(entry, findings) == findings
