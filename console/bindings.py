@@ -84,6 +84,9 @@ MAIN_KEYS: list[Key] = [
     Key("new_attack", "4", "new_attack", "New attack",
         "Create an attack thread: a non-admin wallet running the attack catalogue (form).", "Create"),
     Key("new_pool", "N", "new_pool", "New pool", "Create a pool with two new mints (form).", "Create"),
+    Key("operator", "A", "toggle_operator", "Operator",
+        "Turn the operator on or off: random admin actions (pool and system pauses, fee changes, owner-only "
+        "swaps, consolidation, treasury withdrawals), each predicted and checked.", "Threads"),
     Key("fund", "f", "fund", "Fund", "Send SOL, mint tokens or give LP tokens to the selected thread (form).",
         "Create"),
     Key("mint", "m", "mint_and_send", "Mint & send", "Mint a pool token to any address (form).", "Create"),

@@ -1,5 +1,7 @@
-"""The engine's background tasks: the SOL monitor (tops up thread wallets running low) and
-the statistics flusher (writes statistics.json when something changed)."""
+"""The engine's background tasks: the SOL monitor (tops up thread wallets running low), the
+statistics flusher (writes statistics.json when something changed) and the operator (admin
+actions at random moments, engine/operator.py; it idles while engine.operator_enabled is off,
+so set_operator can turn it on at any time)."""
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +15,8 @@ log = logging.getLogger(__name__)
 
 def start(engine) -> list[asyncio.Task]:
     return [asyncio.create_task(sol_monitor(engine), name="sol-monitor"),
-            asyncio.create_task(stats_flusher(engine), name="stats-flusher")]
+            asyncio.create_task(stats_flusher(engine), name="stats-flusher"),
+            asyncio.create_task(engine.operator.run(), name="operator")]
 
 
 async def stop(tasks: list[asyncio.Task]) -> None:

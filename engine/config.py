@@ -230,6 +230,16 @@ class EngineConfig(_Section):
                         "ever derive the same mint or wallet.")
     reserved_cores: int = Field(
         1, ge=0, description="Cores left to the main process (coordinator, API, console) when shards is unset.")
+    boundary_amount_share: float = Field(
+        0.03, ge=0, le=1, description="Share of cycles that send a boundary amount (0, 1, the balance, balance + 1, "
+                                      "u64::MAX, beyond the pool's liquidity, off the exact-exchange step) instead "
+                                      "of a random one.")
+    operator_enabled: bool = Field(
+        False, description="Run the operator: admin actions at random moments (pause / unpause pools and the "
+                           "system, fee changes, owner-only swaps, consolidation, treasury withdrawals), each "
+                           "predicted and checked.")
+    operator_interval_s: float = Field(
+        3.0, gt=0, description="Mean seconds between two operator actions (per shard).")
 
 
 class Settings(BaseSettings):

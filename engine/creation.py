@@ -3,8 +3,13 @@ registered. Params arrive validated (engine/api/params.py); only what depends on
 engine's state or on a random draw is checked here."""
 from __future__ import annotations
 
+from engine import intent
 from engine.exceptions import InvalidRequest
+from engine.frt import model
 from engine.frt.client import FrtClient
+from engine.frt.constants import FLAG_SIMPLE_RATIO
+from engine.frt.errors import ProgramError
+from engine.frt.state import Mint, PoolState
 from engine.kinds import kind_of
 from engine.operations import require_ok
 from engine.pools import PoolRecord, PoolRuntime, draw_pool_spec
@@ -24,9 +29,52 @@ async def create_pool(engine, token_a_decimals: int | None = None, token_b_decim
     """Two mints and a pool, anything not given drawn at random; registered and saved."""
     record = await new_pool(engine.registry, engine.treasury, engine.client, engine.core, token_a_decimals,
                             token_b_decimals, ratio_whole_number, ratio_direction, flags)
+    await check_created_pool(engine, record)
     engine.registry.save_pools()
     engine.save_engine_state()
     return {key: value for key, value in record.summary().items() if key != "created_at"}
+
+
+async def read_created_pool(engine, pool: PoolRuntime) -> dict:
+    """What the chain stored for a new pool, in the terms of a request (intent.check_created_pool)."""
+    addresses = pool.addresses
+    accounts = await engine.cluster.get_multiple_accounts(
+        [addresses.pool_state, addresses.lp_token_a_mint, addresses.lp_token_b_mint])
+    state_account, lp_a, lp_b = accounts
+    if state_account is None:
+        return {}
+    state = PoolState.decode(bytes(state_account.data))
+    return {"pool_state": str(addresses.pool_state), "token_a_mint": str(state.token_a_mint),
+            "token_b_mint": str(state.token_b_mint), "ratio_a": state.ratio_a_numerator,
+            "ratio_b": state.ratio_b_denominator, "flags": state.flags & ~FLAG_SIMPLE_RATIO & 0xFF,
+            "owner": str(state.owner),
+            "lp_a_decimals": Mint.decode(bytes(lp_a.data)).decimals if lp_a is not None else None,
+            "lp_b_decimals": Mint.decode(bytes(lp_b.data)).decimals if lp_b is not None else None}
+
+
+async def check_created_pool(engine, record: PoolRecord) -> list[dict]:
+    """created_pool_matches_request: the stored PoolState (ratios, flags, owner = creator, token
+    order) and the LP mints' decimals (= their tokens', §13.4) against what was asked; a finding
+    (kind creation_mismatch) for any difference, as_coded where the model predicts the same."""
+    pool = engine.registry.pools[record.pool_id]
+    requested = {"pool_state": record.pool_id, "token_a_mint": record.token_a_mint,
+                 "token_b_mint": record.token_b_mint, "ratio_a": record.ratio_a_numerator,
+                 "ratio_b": record.ratio_b_denominator, "flags": record.flags, "owner": str(engine.core.pubkey),
+                 "lp_a_decimals": record.token_a_decimals, "lp_b_decimals": record.token_b_decimals}
+    stored = await read_created_pool(engine, pool)
+    try:  # what the code-derived model says InitializePool stores for this request
+        coded_flags = model.creation_flags(record.ratio_a_numerator, record.ratio_b_denominator,
+                                           record.token_a_decimals, record.token_b_decimals, record.flags)
+        coded = requested | {"flags": coded_flags & ~FLAG_SIMPLE_RATIO & 0xFF}
+    except ProgramError:
+        coded = requested
+    findings = intent.check_created_pool(requested, stored | {
+        "as_coded": all(stored.get(key) == coded[key] for key in requested if stored.get(key) != requested[key])})
+    for finding in findings:
+        engine.recorder.record_finding(finding, pool_id=record.pool_id, operation="create_pool",
+                                       summary=f"create_pool {record.ratio_display}",
+                                       context={"requested": requested, "stored": stored})
+    return findings
 
 
 async def create_thread(engine, thread_type: str, pool_id: str, thread_id: str | None, **config) -> dict:

@@ -247,6 +247,26 @@ class Engine:
     def start_background_tasks(self) -> None:
         self._background = background.start(self)
 
+    @property
+    def operator(self):
+        """The admin who changes the rules mid-run (engine/operator.py), made on first use."""
+        operator = self.__dict__.get("_operator")
+        if operator is None:
+            from engine.operator import Operator
+
+            operator = self._operator = Operator(self)
+        return operator
+
+    async def set_operator(self, enabled: bool | None = None, interval_s: float | None = None) -> dict:
+        return self.operator.configure(enabled, interval_s)
+
+    async def get_operator(self) -> dict:
+        return self.operator.status()
+
+    async def operator_act(self, action: str | None = None, pool_id: str | None = None, **params) -> dict:
+        """Perform one operator action now (a random one unless `action` names it)."""
+        return await self.operator.act(action, pool_id, **params)
+
     async def top_up_wallets(self) -> int:
         """One SOL-monitor round: top up every thread wallet below the threshold. Returns how
         many wallets were topped up."""

@@ -10,18 +10,54 @@ import random
 import time
 from collections import deque
 
+from engine import intent
 from engine.economy import share_tokens
-from engine.observe import observe
+from engine.kinds.swap import exact_step
+from engine.observe import View, observe
 from engine.operations import Outcome, run_verified
 from engine.pools import PoolRuntime
 from engine.store import utc_now_iso
 from engine.threads import ERROR, RUNNING, ThreadRecord
 
 log = logging.getLogger(__name__)
+U64_MAX = 2**64 - 1
+BOUNDARY_CASES = ("zero", "one", "balance", "balance_plus_one", "u64_max", "beyond_liquidity", "off_step")
+
 
 def pick_amount(rng: random.Random, balance: int, max_fraction: float) -> int:
     """1 base unit up to max_fraction of the balance (at least 1)."""
     return rng.randint(1, max(1, math.floor(balance * max_fraction)))
+
+
+def boundary_amount(case: str, operation: str, input_token: str, pool: PoolRuntime, view: View, balance: int,
+                    rng: random.Random) -> int:
+    """An amount at an edge the contract must handle (and the model must predict): 0, 1, exactly
+    the balance, one more, u64::MAX, more than the pool can pay out, a non-multiple of the
+    exact-exchange step."""
+    if case == "zero":
+        return 0
+    if case == "one":
+        return 1
+    if case == "balance":
+        return balance
+    if case == "balance_plus_one":
+        return min(balance + 1, U64_MAX)
+    if case == "u64_max":
+        return U64_MAX
+    state = view.pool.state if view.pool is not None else None
+    if case == "beyond_liquidity":
+        if state is None:
+            return U64_MAX
+        own, other = ((state.total_token_a_liquidity, state.total_token_b_liquidity) if input_token == "A"
+                      else (state.total_token_b_liquidity, state.total_token_a_liquidity))
+        if operation == "swap":  # the smallest input whose output exceeds the output side's liquidity
+            ra, rb = state.ratio_a_numerator, state.ratio_b_denominator
+            r_in, r_out = (ra, rb) if input_token == "A" else (rb, ra)
+            return min(-(-(other + 1) * r_in // r_out), U64_MAX)
+        return min((own if operation == "withdraw" else other) + 1, U64_MAX)
+    step = exact_step(pool, input_token)  # off_step
+    base = step * rng.randint(1, 3)
+    return min(base + (1 if step > 1 else rng.randint(1, 7)), U64_MAX)
 
 
 class TurnGate:
@@ -80,6 +116,10 @@ class Worker:
         self.pool = pool
         self.config = host.settings.engine
         self.rng = thread.rng
+        self._signer = str(thread.wallet.pubkey)  # base58, once (the intent oracle's Action names it)
+        # Boundary cycles are drawn from their own seeded stream, so turning them on or off leaves
+        # the thread's random amounts as they were.
+        self.boundary_rng = random.Random(f"boundary:{thread.seed}:{thread.thread_id}")
         self.stopping = False
         # Holding its pool's lock: observing, sending, verifying, sharing. Outside (pausing, parked at
         # the turn gate, queued for the lock) nothing has been sent, so a stop may cancel it at once.
@@ -149,13 +189,15 @@ class Worker:
                 before = await observe(host.cluster, pool.addresses, thread.wallet.pubkey)
                 balance = kind.input_balance(thread, before.wallet)
         thread.wallet_view, pool.last_view = before.wallet, before.pool
-        amount = self._choose_amount(balance)
-        if amount == 0:
+        amount = self._choose_amount(balance, before)
+        if amount is None:
             host.recorder.record_wait(thread, kind.waiting_reason(pool, thread))
             return None
         outcome = await run_verified(host.client, pool, thread.wallet, kind.operation, thread.input_token, amount,
                                      check=self.config.check_invariants, before=before)
         thread.wallet_view, pool.last_view = outcome.after.wallet, outcome.after.pool
+        if self.config.check_invariants and outcome.verdict != "transient":
+            outcome.findings.extend(intent.check(self._action(outcome)))
         host.record_outcome(thread, pool, outcome)
         if outcome.ok and outcome.output > 0:
             await self._share(outcome.output)
@@ -168,11 +210,27 @@ class Worker:
         return (thread.auto_refill and thread.initial_amount > 0 and self.kind.refills
                 and balance < thread.initial_amount * self.config.refill_threshold_fraction)
 
-    def _choose_amount(self, balance: int) -> int:
+    def _choose_amount(self, balance: int, view: View) -> int | None:
+        """The amount to send (0 included: a boundary case), or None: wait for input."""
+        share = self.config.boundary_amount_share
+        if share > 0 and self.boundary_rng.random() < share:
+            case = self.boundary_rng.choice(BOUNDARY_CASES)
+            return boundary_amount(case, self.kind.operation, self.thread.input_token, self.pool, view, balance,
+                                   self.boundary_rng)
         if balance <= 0:
-            return 0
+            return None
         amount = pick_amount(self.rng, balance, self.kind.max_fraction(self.config))
-        return self.kind.fit_amount(self.pool, self.thread, amount, balance)
+        return self.kind.fit_amount(self.pool, self.thread, amount, balance) or None
+
+    def _action(self, outcome: Outcome) -> intent.Action:
+        """The intent oracle's description of this thread's operation (no chain reads)."""
+        thread = self.thread
+        return intent.Action(
+            name=outcome.operation, actor=f"thread:{thread.thread_id}", signer=self._signer,
+            signer_is_admin=False, ok=outcome.ok, predicted_ok=outcome.prediction.succeeds,
+            pool_id=self.pool.record.pool_id,
+            params={"token_type": outcome.token_type, "amount": outcome.amount},
+            before=outcome.before, after=outcome.after, signature=outcome.result.signature)
 
     # ---- sharing ---------------------------------------------------------------------------------
 

@@ -167,6 +167,15 @@ class MainScreen(Screen):
     def action_stop_all(self) -> None:
         self._all("stop_all_threads", None)
 
+    def action_toggle_operator(self) -> None:
+        async def run() -> None:
+            status = await self.app.gateway.get_operator()
+            result = await self.app.gateway.set_operator(enabled=not status["enabled"])
+            self.app.notify(f"operator {'on' if result['enabled'] else 'off'}: an admin action every "
+                            f"~{result['interval_s']:g} s per shard while threads run")
+
+        self.app.run_operation(run(), "set_operator")
+
     def action_start_pool(self) -> None:
         self._pool_action("start_all_threads")
 

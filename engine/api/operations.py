@@ -78,6 +78,16 @@ def _merge_findings(parts: list[dict], params) -> dict:
             "findings": findings[:params.limit] if params.limit else findings}
 
 
+def _merge_operator(parts: list[dict], params) -> dict:
+    by_action: dict = {}
+    for part in parts:
+        for name, counts in part["by_action"].items():
+            by_action[name] = sum_counts([by_action.get(name, {}), counts])
+    return {"enabled": any(part["enabled"] for part in parts), "interval_s": parts[0]["interval_s"],
+            "actions": sum(part["actions"] for part in parts), "by_action": by_action,
+            "findings": sum(part["findings"] for part in parts), "shards": parts}
+
+
 def sum_counts(dicts) -> dict:
     total: dict = {}
     for item in dicts:
@@ -266,6 +276,15 @@ OPERATION_LIST: list[Operation] = [
               "Cluster, program id and mode, uptime, thread and pool counts, totals, throughput, CPU per core.",
               _obj("cluster", "program_id", "core_wallet", "uptime_seconds", "pools", "threads", "totals",
                    "throughput", "cpu_percent_per_core"), cacheable=True),
+    Operation("set_operator", p.SetOperatorParams, Route.EACH, True,
+              "Turn the operator on or off and set its mean interval: random admin actions (pool and system "
+              "pauses, fee changes, owner-only swaps, consolidation, treasury withdrawals), each checked.",
+              _obj("enabled", "interval_s", "actions", "by_action", "findings", enabled=_BOOL, actions=_INT,
+                   findings=_INT), merge=_merge_operator),
+    Operation("get_operator", p.NoParams, Route.EACH, False,
+              "The operator's settings and what it has done: actions by name (ok / refused), findings, the last "
+              "action.", _obj("enabled", "interval_s", "actions", "by_action", "findings", enabled=_BOOL,
+                             actions=_INT, findings=_INT), cacheable=True, merge=_merge_operator),
     Operation("get_snapshot", p.SnapshotParams, Route.COORDINATOR, False,
               "Everything a live view needs in one cheap call (what the console polls): the engine's header, a "
               "row per thread and per pool, the newest feed entries.",

@@ -156,3 +156,10 @@ class SnapshotParams(Params):
 class AirdropParams(Params):
     lamports: PositiveAmount = Field(description="Lamports to request from the cluster's faucet.")
     address: PubkeyStr | None = Field(None, description="Recipient; the core wallet if absent.")
+
+
+class SetOperatorParams(Params):
+    enabled: bool | None = Field(None, description="Turn the operator (random admin actions) on or off; unchanged "
+                                                   "if absent.")
+    interval_s: Annotated[float, Field(gt=0, le=86_400)] | None = Field(
+        None, description="Mean seconds between two operator actions (per shard); unchanged if absent.")

@@ -13,13 +13,16 @@ from engine.sharding.coordinator import Coordinator
 # Started threads run one cycle, then sleep for an hour: tests drive further cycles by hand
 # (Engine.run_cycle) so that every step is deterministic.
 ONE_CYCLE_PACING = {"pacing_min_ms": 3_600_000, "pacing_max_ms": 3_600_000}
+# Random amounts only, unless a test asks for boundary amounts (one of them spends the whole
+# balance, which a test of a lone thread does not expect).
+NO_BOUNDARY_AMOUNTS = {"boundary_amount_share": 0}
 
 
 def engine_settings(data_dir, **engine) -> Settings:
     return Settings.model_validate({
         "data_dir": str(data_dir),
         "engine": {"seed": 7, "thread_initial_lamports": 5_000_000_000, "sol_monitor_interval_s": 3600, "shards": 0,
-                   **ONE_CYCLE_PACING, **engine},
+                   **ONE_CYCLE_PACING, **NO_BOUNDARY_AMOUNTS, **engine},
     })
 
 

@@ -175,6 +175,9 @@ async def test_every_method_succeeds_with_the_documented_shapes(api):
         assert {row["pool_id"] for row in snapshot["pools"]} == set(engine.local.pools) and len(snapshot["feed"]) <= 5
         attacker = await run("create_attack_thread", pool_id=pool_id, initial_amount=1_000, categories=["admin"])
         assert attacker["thread_id"] == "attack_1" and attacker["status"] == "created"
+        operator = await run("set_operator", enabled=False, interval_s=2.5)
+        assert operator["enabled"] is False and operator["interval_s"] == 2.5
+        assert (await run("get_operator"))["actions"] == 0
 
     assert set(results) | {"rpc.discover"} == set(METHODS)
     # Private keys never appear in an answer (raw bytes as JSON, or base58).
