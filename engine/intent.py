@@ -194,10 +194,10 @@ def admin_action_takes_effect_as_requested(action: Action) -> dict | None:
                           differences=differences)
 
 
-def admin_mismatch(action: Action, detail: str, **evidence) -> dict:
+def admin_mismatch(action: Action, detail: str, *, severity: str = "high", **evidence) -> dict:
     """A finding of the rule admin_action_takes_effect_as_requested (also raised by the operator
     for effects a View does not show: treasury and consolidation)."""
-    return make_finding("admin_mismatch", "admin_action_takes_effect_as_requested", "high", detail,
+    return make_finding("admin_mismatch", "admin_action_takes_effect_as_requested", severity, detail,
                         as_coded=_as_coded(action), **evidence, **_evidence(action))
 
 

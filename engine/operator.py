@@ -340,9 +340,10 @@ class Operator:
                     lost += before.pools[pool_id].pool.lamports - view.pool.lamports
                     left = view.pool.state.pending_sol_fees
                     if left:
+                        # Fees left behind stay in the pool, nobody takes them: bookkeeping (low).
                         findings.append(intent.admin_mismatch(
                             action, f"consolidate_pool_fees left {left} of {planned['pending_before']} lamports of "
-                                    f"pending fees in the pool", pool=pool_id, pending_before=planned["pending_before"],
+                                    f"pending fees in the pool", severity="low", pool=pool_id, pending_before=planned["pending_before"],
                             pending_left=left))
                 if moved != lost:
                     findings.append(intent.admin_mismatch(

@@ -103,6 +103,7 @@ async def test_operator_pauses_and_fee_changes_are_predicted_by_ordinary_threads
     groups = (await engine.get_findings(limit=1000))["findings"]
     mismatch = [f for f in groups if f["kind"] == "admin_mismatch"]
     assert mismatch and all(f["as_coded"] for f in mismatch)
+    assert {f["severity"] for f in mismatch} == {"low"}  # fees left behind: bookkeeping, nobody takes them
     assert all(f["kind"] == "admin_mismatch" for f in groups)
 
 
