@@ -20,6 +20,9 @@ Rules:
     created_pool_matches_request (high)         the PoolState a creation stored differs from the
                                                 request (`check_created_pool`, called by
                                                 engine/creation.py with what it read)
+    lp_holders_can_redeem (info)                a holder's withdrawal of LP it holds was refused,
+                                                nothing paused, because the pool no longer holds
+                                                that much of the LP's side: the finding says so
 """
 from __future__ import annotations
 
@@ -201,8 +204,31 @@ def admin_mismatch(action: Action, detail: str, *, severity: str = "high", **evi
                         as_coded=_as_coded(action), **evidence, **_evidence(action))
 
 
+def lp_holders_can_redeem(action: Action) -> dict | None:
+    """LP tokens are a claim on the pool: a holder who asks to redeem what it holds, while nothing
+    is paused, should get it. Where the pool's side ran short, say why not (a design property:
+    LP-X redeems only X, and swaps can drain X below the LP-X supply)."""
+    before = action.before
+    if action.name != "withdraw" or action.ok or before is None or before.pool is None:
+        return None
+    side, amount = action.params.get("token_type"), action.params.get("amount")
+    if side not in ("A", "B") or not isinstance(amount, int) or amount <= 0 or amount > before.wallet.lp(side):
+        return None
+    state = before.pool.state
+    if before.pool.system_paused or state.flags & FLAG_LIQUIDITY_PAUSED:
+        return None  # an admin's pause: a legitimate refusal
+    held = state.total_token_a_liquidity if side == "A" else state.total_token_b_liquidity
+    if held >= amount:
+        return None
+    supply = before.pool.lp_supply_a if side == "A" else before.pool.lp_supply_b
+    return make_finding("intent_violation", "lp_holders_can_redeem", "info",
+                        f"a holder could not redeem {amount} LP-{side} it holds: the pool holds only {held} "
+                        f"{side} against an LP-{side} supply of {supply} (the side was swapped out)",
+                        as_coded=_as_coded(action), liquidity=held, lp_supply=supply, **_evidence(action))
+
+
 _RULES = (only_admin_changes_settings, only_owner_swaps_owner_only_pool, no_value_out_beyond_value_in,
-          admin_action_takes_effect_as_requested)
+          admin_action_takes_effect_as_requested, lp_holders_can_redeem)
 
 
 # ------------------------------------------------------------------------ creation (engine/creation.py)

@@ -165,3 +165,28 @@ def test_a_created_pool_as_requested_is_silent_and_each_difference_is_named():
     swapped = check_created_pool(_created(), _created(ratio_a=RB, ratio_b=RA, owner=USER))
     assert set(swapped[0]["evidence"]["differences"]) == {"ratio_a", "ratio_b", "owner"}
     assert swapped[0]["as_coded"] is False
+
+
+# ---- lp_holders_can_redeem ----------------------------------------------------------------------------
+
+
+def _drained(flags: int = 0, system_paused: bool = False, liquidity_a: int = 10) -> View:
+    state = PoolState(owner=OWNER, ratio_a_numerator=RA, ratio_b_denominator=RB, flags=flags,
+                      total_token_a_liquidity=liquidity_a)
+    return View(PoolView(state, 3_939_360, liquidity_a, 0, 500, 0, system_paused), WalletView(10**9, 0, 0, 100, 0))
+
+
+def test_a_holder_refused_because_its_side_ran_short_is_told_why():
+    findings = check(action("withdraw", ok=False, predicted_ok=False, before=_drained(), token_type="A", amount=50))
+    assert rules(findings) == ["lp_holders_can_redeem"]
+    assert findings[0]["severity"] == "info" and findings[0]["as_coded"] is True
+    assert "holds only 10 A against an LP-A supply of 500" in findings[0]["detail"]
+
+
+def test_redeem_rule_is_silent_on_pauses_on_amounts_not_held_on_enough_liquidity_and_on_success():
+    refused = {"ok": False, "predicted_ok": False, "token_type": "A"}
+    assert check(action("withdraw", before=_drained(flags=2), amount=50, **refused)) == []  # liquidity paused
+    assert check(action("withdraw", before=_drained(system_paused=True), amount=50, **refused)) == []
+    assert check(action("withdraw", before=_drained(), amount=101, **refused)) == []  # more than it holds
+    assert check(action("withdraw", before=_drained(liquidity_a=60), amount=50, **refused)) == []  # another reason
+    assert check(action("withdraw", before=_drained(), token_type="A", amount=5)) == []  # it succeeded
