@@ -7,6 +7,8 @@ import json
 import logging
 from pathlib import Path
 
+from engine.atomic import atomic_write_text
+
 log = logging.getLogger(__name__)
 
 CATEGORIES = ("admin", "boundary", "substitution", "outside")
@@ -43,7 +45,7 @@ def set_categories(engine, thread, categories) -> None:
     thread.__dict__["attack_categories"] = list(categories) if categories else None
     saved = _load(engine)
     saved[thread.thread_id] = {"categories": thread.__dict__["attack_categories"]}
-    _path(engine).write_text(json.dumps(saved, indent=1))
+    atomic_write_text(_path(engine), json.dumps(saved, indent=1))
 
 
 def categories_of(engine, thread) -> list[str] | None:
