@@ -8,7 +8,6 @@ different outcome than predicted is a `prediction_mismatch` finding (rule
 `outcome_as_predicted`, high)."""
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -23,57 +22,19 @@ from engine.operations import Outcome, run_verified
 from engine.pools import all_pools_locked
 from engine.recorder import transaction_json
 from engine.store import utc_now_iso
-from engine.threads import ERROR, RUNNING
+from engine.workers import Worker
 
 log = logging.getLogger(__name__)
 MISMATCH = ("prediction_mismatch", "outcome_as_predicted", "high")
 
 
-class AttackWorker:
+class AttackWorker(Worker):
+    """An attack thread's worker: the ordinary worker's loop (run, pacing, stop), a cycle of its own."""
+
     def __init__(self, host, thread, pool) -> None:
-        self.host = host
-        self.thread = thread
-        self.kind = thread.kind
-        self.pool = pool
-        self.config = host.settings.engine
-        self.rng = thread.rng
-        self.stopping = False
-        self.in_operation = False
-        self._wake = asyncio.Event()
+        super().__init__(host, thread, pool)
         self.ctx = Context(host, thread, pool, thread.wallet)
         self._queue: list[Attack] = []
-
-    # ---- the loop (as engine/workers.py's Worker) ---------------------------------------------
-
-    def request_stop(self) -> None:
-        self.stopping = True
-        self._wake.set()
-
-    async def run(self) -> None:
-        thread = self.thread
-        try:
-            while not self.stopping and thread.status == RUNNING:
-                await self.cycle()
-                if not self.stopping and thread.status == RUNNING:
-                    await self._pause()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("attack thread %s crashed", thread.thread_id)
-            self.host.enter_error_state(thread, {"error": f"{type(exc).__name__}: {exc}", "at": utc_now_iso()})
-        if thread.status == ERROR:
-            await self.host.finish_errored(thread)
-
-    async def _pause(self) -> None:
-        low, high = self.config.pacing_min_ms, max(self.config.pacing_max_ms, self.config.pacing_min_ms)
-        delay = self.rng.uniform(low, high) / 1000.0 if high > 0 else 0.0
-        if delay <= 0:
-            await asyncio.sleep(0)
-            return
-        try:
-            await asyncio.wait_for(self._wake.wait(), delay)
-        except asyncio.TimeoutError:
-            pass
 
     async def cycle(self) -> Outcome | None:
         await self.host.gate.enter()
