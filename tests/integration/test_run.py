@@ -97,11 +97,14 @@ def test_small_scenario_runs_clean_and_writes_reports(small, tmp_path, capsys):
     report_path = tmp_path / "out" / "report.json"
     assert main(["run", str(small), "--report", str(report_path), "--quiet"]) == 0
     out = capsys.readouterr().out
-    for heading in ("Operations by type and outcome", "Errors", "Findings: none", "Throughput:", "Latency",
+    for heading in ("Operations by type and outcome", "Errors", "Findings", "Throughput:", "Latency",
                     "Fees paid", "Ledger audit: passed", "VERDICT: PASS (exit 0"):
         assert heading in out
 
     report = json.loads(report_path.read_text())
+    # Nothing but documented design properties (info): LP whose side swaps drained (§13.6).
+    assert {group["rule"] for group in report["findings"]["groups"]} <= {"lp_holders_can_redeem"}
+    assert set(report["findings"]["by_severity"]) <= {"info"}
     assert REPORT_SECTIONS <= set(report)
     assert report["verdict"] == {"passed": True, "exit_code": 0, "reasons": []}
     assert report["run"]["seed"] == 7 and report["run"]["scenario"] == "small"
