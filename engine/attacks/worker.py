@@ -108,6 +108,7 @@ class AttackWorker(Worker):
         operation, token = attack.ordinary
         outcome = await run_verified(host.client, pool, thread.wallet, operation, token, amount, check=True,
                                      before=scene.view)
+        thread.wallet_view, pool.last_view = outcome.after.wallet, outcome.after.pool  # what live views show
         raw_findings, outcome.findings = outcome.findings, []
         findings = [normalised(finding) for finding in raw_findings]  # run_verified's checks, as they are
         action = intent.Action(
@@ -133,6 +134,7 @@ class AttackWorker(Worker):
         latency_ms = (time.perf_counter() - started) * 1000
         attack.booked(ctx, result)
         after = await look(ctx, attack.extra_accounts(ctx))
+        thread.wallet_view, pool.last_view = after.view.wallet, after.view.pool  # what live views show
         raw = result.failure.raw if result.failure is not None else None
         if result.ok:
             verdict = "ok"

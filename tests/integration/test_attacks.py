@@ -80,6 +80,8 @@ async def test_every_attack_of_the_catalogue_is_predicted_and_leaves_the_pool_as
     assert status["statistics"]["operation_counts"]["unexpected_failures"] == 0
     assert status["attack_specific"]["attack_stats"]["catalogue_size"] == len(names)
     assert status["status"] != "error"
+    row = next(row for row in (await engine.get_snapshot())["threads"] if row["thread_id"] == attack_id)
+    assert row["balances"] is not None  # the live view shows what the attacker holds
     after = await local.client.pool_state(pool.addresses.pool_state)
     assert (after.flags, after.contract_liquidity_fee, after.swap_contract_fee, after.owner) == \
         (before.flags, before.contract_liquidity_fee, before.swap_contract_fee, before.owner)
