@@ -20,6 +20,9 @@ Rules:
     created_pool_matches_request (high)         the PoolState a creation stored differs from the
                                                 request (`check_created_pool`, called by
                                                 engine/creation.py with what it read)
+    third_party_cannot_block_others (medium)    an action was refused while accounts it needs were
+                                                occupied by another signer (params
+                                                "preoccupied_by_others", "blocked_by")
     lp_holders_can_redeem (info)                a holder's withdrawal of LP it holds was refused,
                                                 nothing paused, because the pool no longer holds
                                                 that much of the LP's side: the finding says so
@@ -227,8 +230,20 @@ def lp_holders_can_redeem(action: Action) -> dict | None:
                         as_coded=_as_coded(action), liquidity=held, lp_supply=supply, **_evidence(action))
 
 
+def third_party_cannot_block_others(action: Action) -> dict | None:
+    """Nobody may stop someone else from using the program (creating a pool, depositing,
+    withdrawing) by what they do to accounts they do not own."""
+    occupied = action.params.get("preoccupied_by_others")
+    blocker = action.params.get("blocked_by")
+    if action.ok or not occupied or blocker in (None, action.signer):
+        return None
+    return make_finding("intent_violation", "third_party_cannot_block_others", "medium",
+                        f"{action.name} was refused: {', '.join(occupied)} held lamports {blocker} had sent there",
+                        as_coded=_as_coded(action), **_evidence(action))
+
+
 _RULES = (only_admin_changes_settings, only_owner_swaps_owner_only_pool, no_value_out_beyond_value_in,
-          admin_action_takes_effect_as_requested, lp_holders_can_redeem)
+          admin_action_takes_effect_as_requested, third_party_cannot_block_others, lp_holders_can_redeem)
 
 
 # ------------------------------------------------------------------------ creation (engine/creation.py)

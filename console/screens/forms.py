@@ -264,8 +264,9 @@ def swap_form(gateway, pools: list[dict], pool_id: str | None) -> FormScreen:
     ], lambda v: gateway.create_swap_thread(**v), note="At most one swap thread per direction per pool.")
 
 
-ATTACK_CATEGORY_OPTIONS = [("admin, boundary and substitution", "all"), ("admin (the ProgramData bypass)", "admin"),
-                           ("boundary amounts", "boundary"), ("account substitution", "substitution"),
+ATTACK_CATEGORY_OPTIONS = [("admin, boundary, substitution and blocking", "all"),
+                           ("admin (the ProgramData bypass)", "admin"), ("boundary amounts", "boundary"),
+                           ("account substitution", "substitution"), ("blocking (pre-funded addresses)", "blocking"),
                            ("outside manipulation (the audit then fails)", "outside")]
 
 

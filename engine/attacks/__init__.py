@@ -11,18 +11,19 @@ from engine.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
-CATEGORIES = ("admin", "boundary", "substitution", "outside")
+CATEGORIES = ("admin", "boundary", "substitution", "blocking", "outside")
 # "outside" (tokens sent straight into a vault, ...) is asked for by name only: a vault transfer
 # can never be taken back out, so the ledger audit fails for that pool afterwards.
-DEFAULT_CATEGORIES = ("admin", "boundary", "substitution")
+DEFAULT_CATEGORIES = ("admin", "boundary", "substitution", "blocking")
 CATEGORIES_FILE = "attack_threads.json"  # thread id -> {"categories": [...]} (threads.json has no place for it)
 
 
 def catalogue(categories=None) -> list:
     """Every attack of `categories` (DEFAULT_CATEGORIES when None), in catalogue order."""
-    from engine.attacks import admin, boundary, outside, substitution
+    from engine.attacks import admin, blocking, boundary, outside, substitution
 
-    modules = {"admin": admin, "boundary": boundary, "substitution": substitution, "outside": outside}
+    modules = {"admin": admin, "boundary": boundary, "substitution": substitution, "blocking": blocking,
+               "outside": outside}
     chosen = [c for c in CATEGORIES if c in (categories or DEFAULT_CATEGORIES)]
     return [attack for category in chosen for attack in modules[category].catalogue()]
 

@@ -146,6 +146,7 @@ class Built:
     instructions: list[Instruction]
     params: dict  # what was requested, as the Action and the finding show it
     signers: list[Wallet] = field(default_factory=list)  # besides the attacker (the fee payer)
+    acting: Wallet | None = None  # whose action it is, when not the attacker's (a victim it lets act)
 
 
 class Attack:

@@ -146,9 +146,10 @@ class AttackWorker(Worker):
         params = {"attack": attack.name, "category": attack.category, **built.params}
         if result.ok and attack.undo_note:
             params["irreversible"] = attack.undo_note
+        authority = (built.acting or thread.wallet).pubkey
         action = intent.Action(
-            name=attack.action, actor=f"thread:{thread.thread_id}", signer=str(thread.wallet.pubkey),
-            signer_is_admin=before.system is not None and thread.wallet.pubkey == before.system.admin_authority,
+            name=attack.action, actor=f"thread:{thread.thread_id}", signer=str(authority),
+            signer_is_admin=before.system is not None and authority == before.system.admin_authority,
             ok=result.ok, predicted_ok=expect.ok, pool_id=pool.record.pool_id, params=params,
             before=before.view, after=after.view, signature=result.signature)
         findings += intent.check(action)

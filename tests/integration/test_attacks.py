@@ -194,7 +194,7 @@ ratio_direction = "a_to_b"
 """))
     entry = scenario.pools[0].attack[0]
     assert (entry.initial_amount, entry.categories, entry.count) == (10, ["boundary"], 2)
-    assert set(CATEGORIES) == {"admin", "boundary", "substitution", "outside"}
+    assert set(CATEGORIES) == {"admin", "boundary", "substitution", "blocking", "outside"}
 
 
 async def test_outside_manipulation_is_predicted_and_only_ever_adds_surplus(open_engine):
@@ -265,3 +265,22 @@ async def test_an_attack_threads_categories_survive_a_restart(open_engine, tmp_p
         await reopened.run_cycle(attack_id)
     ran = set(local.threads[attack_id].__dict__["attack_log"]["by_attack"])
     assert ran and ran <= {attack.name for attack in catalogue(["substitution"])}
+
+
+async def test_pre_funding_a_future_pools_address_blocks_its_creation(open_engine):
+    from engine.attacks.blocking import PrefundFuturePool
+
+    engine = await open_engine()
+    pool_id, _, attack_id = await _setup(engine)
+    worker = _worker(engine, attack_id)
+    outcome = await _run(worker, PrefundFuturePool())
+    # CONTRACT.md §13.2: create_account refuses an address that holds lamports (System Custom(0))
+    assert not outcome.ok and outcome.verdict == "expected" and outcome.error_name == "SystemAccountAlreadyInUse"
+    findings = await _findings(engine)
+    assert not [f for f in findings if f["kind"] in BAD_KINDS]  # predicted by the model
+    blocked = [f for f in findings if f.get("rule") == "third_party_cannot_block_others"]
+    assert len(blocked) == 1 and blocked[0]["severity"] == "medium" and blocked[0]["as_coded"]
+    assert blocked[0]["evidence"]["signer"] == str(engine.local.core.pubkey)  # the victim's creation was blocked
+    # the transaction was atomic: the future pool's address holds nothing afterwards
+    future = PrefundFuturePool()._future(worker.ctx)
+    assert (await engine.local.cluster.get_multiple_accounts([future.pool_state]))[0] is None

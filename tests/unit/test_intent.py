@@ -190,3 +190,21 @@ def test_redeem_rule_is_silent_on_pauses_on_amounts_not_held_on_enough_liquidity
     assert check(action("withdraw", before=_drained(), amount=101, **refused)) == []  # more than it holds
     assert check(action("withdraw", before=_drained(liquidity_a=60), amount=50, **refused)) == []  # another reason
     assert check(action("withdraw", before=_drained(), token_type="A", amount=5)) == []  # it succeeded
+
+
+# ---- third_party_cannot_block_others ----------------------------------------------------------------
+
+
+def test_an_action_refused_because_another_signer_occupied_its_accounts_is_medium():
+    blocked = action("initialize_pool", signer=ADMIN, admin=True, ok=False, predicted_ok=False,
+                     preoccupied_by_others=["pool_state"], blocked_by=USER)
+    findings = check(blocked)
+    assert rules(findings) == ["third_party_cannot_block_others"]
+    assert findings[0]["severity"] == "medium" and findings[0]["as_coded"] is True
+
+
+def test_block_rule_is_silent_on_success_on_self_inflicted_and_on_ordinary_refusals():
+    params = {"preoccupied_by_others": ["pool_state"], "blocked_by": USER}
+    assert check(action("initialize_pool", signer=ADMIN, admin=True, **params)) == []  # it succeeded
+    assert check(action("initialize_pool", ok=False, predicted_ok=False, **params)) == []  # the signer did it
+    assert check(action("initialize_pool", signer=ADMIN, admin=True, ok=False, predicted_ok=False)) == []
