@@ -99,9 +99,11 @@ def registrars() -> list[Registrar]:
     from console.api_commands import register_api
     from console.chain_commands import register_demo
     from console.console_command import register_console
+    from console.findings_command import register_findings
     from console.run_command import register_run
 
-    return [register_console, register_run, register_api, register_localnet, register_demo, register_config]
+    return [register_console, register_run, register_findings, register_api, register_localnet, register_demo,
+            register_config]
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
