@@ -1,8 +1,9 @@
 """`frt-stress run SCENARIO.toml`: a headless run of a scenario file, with a summary and an exit code.
 
 Exit codes: 0 = no finding of severity --fail-on (default medium) or worse, no unexpected errors,
-no thread in error state and the ledger audit passed; 1 = any of those went wrong; 2 = the run could not be done (bad scenario, config error,
-chain unavailable, failure during setup, a signal during setup) or was aborted by a second signal.
+no thread in error state, the ledger audit passed and some operation succeeded; 1 = any of those
+went wrong; 2 = the run could not be done (bad scenario, config error, chain unavailable, failure
+during setup, a signal during setup) or was aborted by a second signal.
 A run ended early by a first SIGINT / SIGTERM (Ctrl-C) is a run like any other: its threads are
 stopped, the audit runs, the summary (marked "interrupted") is printed and the exit code is its
 verdict's, 0 or 1.

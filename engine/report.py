@@ -102,6 +102,8 @@ def verdict(report: dict) -> dict:
                        f"{report['findings']['fail_on']} or worse")
     if count := report["operations"]["by_outcome"]["unexpected"]:
         reasons.append(_plural(count, "unexpected failure"))
+    if not report["operations"]["by_outcome"]["ok"]:  # a run that tested nothing must not pass a gate
+        reasons.append("no operation succeeded")
     if count := sum(1 for thread in report["threads"] if thread["status"] == "error"):
         reasons.append(_plural(count, "thread") + " in error state")
     audit = report["audit"]

@@ -103,7 +103,7 @@ def test_groups_are_rebuilt_from_the_files_of_an_older_data_directory(tmp_path):
 def _report(severities: list[str], fail_on: str = "medium", **problems) -> dict:
     groups = [_group(str(i), 1, "t", "t") | {"severity": s} for i, s in enumerate(severities)]
     return {"findings": {"count": len(groups), "groups": groups, "fail_on": fail_on},
-            "operations": {"by_outcome": {"unexpected": problems.get("unexpected", 0)}},
+            "operations": {"by_outcome": {"unexpected": problems.get("unexpected", 0), "ok": problems.get("ok", 1)}},
             "threads": [], "audit": {"passed": True}}
 
 
@@ -118,3 +118,9 @@ def test_fail_on_policy(severities, fail_on, passed):
 
 def test_unexpected_errors_fail_whatever_the_policy():
     assert verdict(_report([], "critical", unexpected=1))["reasons"] == ["1 unexpected failure"]
+
+
+def test_a_run_where_no_operation_succeeded_fails():
+    # only "expected" refusals (every pool paused, nothing to spend, ...) tested nothing: not a pass
+    result = verdict(_report([], "critical", ok=0))
+    assert result == {"passed": False, "exit_code": 1, "reasons": ["no operation succeeded"]}
