@@ -124,3 +124,13 @@ def test_a_run_where_no_operation_succeeded_fails():
     # only "expected" refusals (every pool paused, nothing to spend, ...) tested nothing: not a pass
     result = verdict(_report([], "critical", ok=0))
     assert result == {"passed": False, "exit_code": 1, "reasons": ["no operation succeeded"]}
+
+
+def test_refusal_coverage_names_the_program_refusals_a_run_never_provoked():
+    from engine.report import refusal_coverage
+
+    coverage = refusal_coverage({"SystemPaused": 3, "InvalidArgument": 9, "PoolSwapsPaused": 0})
+    assert coverage["exercised"] == ["SystemPaused"]  # a builtin error or a zero count is not an FRT refusal seen
+    assert "PoolSwapsPaused" in coverage["not_exercised"] and "SystemPaused" not in coverage["not_exercised"]
+    assert coverage["program_errors"] == len(coverage["exercised"]) + len(coverage["not_exercised"])
+    assert "InvalidTokenPair" not in coverage["not_exercised"]  # declared, never emitted by v0.17.1070
