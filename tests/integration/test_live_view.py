@@ -15,9 +15,9 @@ from engine.api.rows import (EngineHeader, FeedEntry, PoolLiquidity, PoolLpSuppl
 from engine.open import open_engine
 from engine.report import gather_report, render_summary
 from engine.sharding.shard import shard_snapshot
-from tests.integration.test_sharding import sharded_settings
+from tests.integration.test_sharding import deposits_on_two_shards, sharded_settings
 
-X, Y = 10**9, 10**6
+X = 10**9
 
 
 def _keys(shape) -> list[str]:
@@ -58,12 +58,7 @@ async def test_a_real_snapshot_has_exactly_the_declared_keys(open_engine):
 async def test_engine_wide_figures_come_from_every_shard(tmp_path):
     engine = await open_engine(sharded_settings(tmp_path, 2))
     try:
-        pools = [(await engine.create_pool(token_a_decimals=6, token_b_decimals=6))["pool_id"] for _ in range(2)]
-        assert {engine.pool_shard[pool_id] for pool_id in pools} == {0, 1}
-        threads = [(await engine.create_deposit_thread(pool_id, "A", 10 * Y))["thread_id"] for pool_id in pools]
-        for _ in range(3):
-            for thread_id in threads:
-                assert (await engine.run_cycle(thread_id))["ok"]
+        await deposits_on_two_shards(engine)
         per_shard = await engine._all("totals_json")
         assert all(part["network_fees"] > 0 for part in per_shard)  # both shards did work
 

@@ -126,15 +126,20 @@ async def _pushed(engine, predicate, timeout: float = 15.0) -> dict:
         await asyncio.sleep(0.05)
 
 
+async def deposits_on_two_shards(engine, cycles: int = 3) -> None:
+    """A pool on each of two shards, with a deposit thread stepped `cycles` times on each."""
+    pools = [(await engine.create_pool(token_a_decimals=6, token_b_decimals=6))["pool_id"] for _ in range(2)]
+    assert {engine.pool_shard[pool_id] for pool_id in pools} == {0, 1}
+    threads = [(await engine.create_deposit_thread(pool_id, "A", 10 * Y))["thread_id"] for pool_id in pools]
+    for _ in range(cycles):
+        for thread_id in threads:
+            assert (await engine.run_cycle(thread_id))["ok"]
+
+
 async def test_the_header_merges_every_shard_not_shard_0(tmp_path):
     engine = await open_engine(sharded_settings(tmp_path, 2))
     try:
-        pools = [(await engine.create_pool(token_a_decimals=6, token_b_decimals=6))["pool_id"] for _ in range(2)]
-        assert {engine.pool_shard[pool_id] for pool_id in pools} == {0, 1}
-        threads = [(await engine.create_deposit_thread(pool_id, "A", 10 * Y))["thread_id"] for pool_id in pools]
-        for _ in range(3):
-            for thread_id in threads:
-                assert (await engine.run_cycle(thread_id))["ok"]
+        await deposits_on_two_shards(engine)
         header = (await _pushed(engine, lambda s: s["engine"]["operations"] == 6))["engine"]
         assert header["operations"] == header["ok"] == 6
         assert header["latency_ms"]["count"] == 6  # every shard's samples, not shard 0's three
