@@ -30,10 +30,11 @@ def pick_amount(rng: random.Random, balance: int, max_fraction: float) -> int:
 
 
 def boundary_amount(case: str, operation: str, input_token: str, pool: PoolRuntime, view: View, balance: int,
-                    rng: random.Random) -> int:
+                    rng: random.Random | None = None) -> int:
     """An amount at an edge the contract must handle (and the model must predict): 0, 1, exactly
     the balance, one more, u64::MAX, more than the pool can pay out, a non-multiple of the
-    exact-exchange step."""
+    exact-exchange step (with `rng`, at a random multiple; without, just past the first step).
+    Ordinary threads' boundary cycles and the boundary attacks both draw from here."""
     if case == "zero":
         return 0
     if case == "one":
@@ -53,11 +54,15 @@ def boundary_amount(case: str, operation: str, input_token: str, pool: PoolRunti
         if operation == "swap":  # the smallest input whose output exceeds the output side's liquidity
             ra, rb = state.ratio_a_numerator, state.ratio_b_denominator
             r_in, r_out = (ra, rb) if input_token == "A" else (rb, ra)
-            return min(-(-(other + 1) * r_in // r_out), U64_MAX)
+            amount = -(-(other + 1) * r_in // r_out)
+            if pool.record.exact:  # a whole number of steps, so the step check does not refuse it first
+                step = exact_step(pool, input_token)
+                amount = -(-amount // step) * step
+            return min(amount, U64_MAX)
         return min((own if operation == "withdraw" else other) + 1, U64_MAX)
     step = exact_step(pool, input_token)  # off_step
-    base = step * rng.randint(1, 3)
-    return min(base + (1 if step > 1 else rng.randint(1, 7)), U64_MAX)
+    base = step * (rng.randint(1, 3) if rng else 1)
+    return min(base + (1 if step > 1 else (rng.randint(1, 7) if rng else 1)), U64_MAX)
 
 
 class TurnGate:

@@ -14,8 +14,8 @@ from engine.frt.constants import CU_LIMITS
 from engine.invariants import predict
 from engine.kinds.swap import exact_step
 from engine.operations import swap_expectation
+from engine.workers import boundary_amount
 
-U64_MAX = 2**64 - 1
 OTHER = {"A": "B", "B": "A"}
 
 
@@ -32,35 +32,10 @@ class BoundaryAttack(Attack):
 
     def amount(self, ctx: Context, scene: Scene) -> int | None:
         operation, token = self.ordinary
-        wallet, pool = scene.view.wallet, scene.pool
-        balance = wallet.lp(token) if operation == "withdraw" else wallet.token(token)
-        if self.edge == "zero":
-            return 0
-        if self.edge == "one":
-            return 1
-        if self.edge == "balance":
-            return balance
-        if self.edge == "balance_plus_one":
-            return balance + 1
-        if self.edge == "u64_max":
-            return U64_MAX
-        if self.edge == "beyond_liquidity":
-            if operation == "withdraw":  # more than the side's tracked liquidity
-                side = pool.total_token_a_liquidity if token == "A" else pool.total_token_b_liquidity
-                return min(U64_MAX, side + 1)
-            # a swap whose output exceeds the output side's tracked liquidity
-            r_in, r_out = (pool.ratio_a_numerator, pool.ratio_b_denominator) if token == "A" else \
-                (pool.ratio_b_denominator, pool.ratio_a_numerator)
-            out_liquidity = pool.total_token_b_liquidity if token == "A" else pool.total_token_a_liquidity
-            step = exact_step(ctx.pool, token) if ctx.pool.record.exact else 1
-            amount = math.ceil((out_liquidity + 1) * r_in / r_out)
-            return min(U64_MAX, math.ceil(amount / step) * step)
-        if self.edge == "off_step":  # exact-exchange pools only: an input that leaves a remainder
-            if not ctx.pool.record.exact:
-                return None
-            step = exact_step(ctx.pool, token)
-            return step + 1 if step > 1 else None
-        raise ValueError(self.edge)
+        if self.edge == "off_step" and not (ctx.pool.record.exact and exact_step(ctx.pool, token) > 1):
+            return None  # only an exact-exchange pool with a step has inputs off it
+        balance = scene.view.wallet.lp(token) if operation == "withdraw" else scene.view.wallet.token(token)
+        return boundary_amount(self.edge, operation, token, ctx.pool, scene.view, balance)
 
     def build(self, ctx, scene):
         return None  # executed by run_verified
