@@ -190,11 +190,18 @@ class ThreadStats:
         return cls(**{key: value for key, value in (data or {}).items() if key in known})
 
 
+OK_OUTCOME = "ok"  # the success key of outcomes_by_operation; every other key is an error name
+UNNAMED_ERROR = "unknown"  # a failure without an error name (as ThreadStats books it)
+
+
 class EngineTotals:
     """Engine-wide counters: operations by type and verdict, errors, findings, latency."""
 
     def __init__(self) -> None:
         self.operations: dict[str, dict[str, int]] = {}
+        # operation -> {"ok": successes, <error name>: failures}: each operation counted once,
+        # so the counts of an operation add up to its total (the report's coverage section)
+        self.outcomes_by_operation: dict[str, dict[str, int]] = {}
         self.errors_by_category: dict[str, int] = {}
         self.errors_by_name: dict[str, int] = {}
         self.findings_by_kind: dict[str, int] = {}
@@ -214,6 +221,9 @@ class EngineTotals:
         by_verdict = self.operations.setdefault(operation, {})
         by_verdict[verdict] = by_verdict.get(verdict, 0) + 1
         self.latency.setdefault(operation, LatencyHistogram()).record(latency_ms)
+        outcome = OK_OUTCOME if verdict == "ok" else error_name or UNNAMED_ERROR
+        outcomes = self.outcomes_by_operation.setdefault(operation, {})
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
         if verdict != "ok":
             self.errors_by_category[verdict] = self.errors_by_category.get(verdict, 0) + 1
             if error_name:
@@ -223,7 +233,8 @@ class EngineTotals:
         self.rate.mark()
 
     def to_json(self) -> dict:
-        return {"operations": self.operations, "errors_by_category": self.errors_by_category,
+        return {"operations": self.operations, "outcomes_by_operation": self.outcomes_by_operation,
+                "errors_by_category": self.errors_by_category,
                 "errors_by_name": self.errors_by_name, "findings_by_kind": self.findings_by_kind,
                 "findings_by_severity": self.findings_by_severity,
                 "latency": {op: h.to_json() for op, h in self.latency.items()}, "waits": self.waits,
@@ -232,10 +243,11 @@ class EngineTotals:
 
     def merge_json(self, data: dict) -> None:
         """Add another engine's totals (a shard's) into these."""
-        for op, by_verdict in data["operations"].items():
-            mine = self.operations.setdefault(op, {})
-            for verdict, count in by_verdict.items():
-                mine[verdict] = mine.get(verdict, 0) + count
+        for name in ("operations", "outcomes_by_operation"):
+            for op, counts in data.get(name, {}).items():
+                mine = getattr(self, name).setdefault(op, {})
+                for key, count in counts.items():
+                    mine[key] = mine.get(key, 0) + count
         for name in ("errors_by_category", "errors_by_name", "findings_by_kind", "findings_by_severity"):
             mine = getattr(self, name)
             for key, count in data.get(name, {}).items():
@@ -274,6 +286,7 @@ class EngineTotals:
             "transient_failures": self.count("transient"),
             "waiting_cycles": self.waits,
             "operations": self.operations,
+            "outcomes_by_operation": self.outcomes_by_operation,
             "errors_by_category": self.errors_by_category,
             "errors_by_name": self.errors_by_name,
             "findings": sum(self.findings_by_kind.values()),

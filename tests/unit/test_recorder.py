@@ -82,6 +82,7 @@ def test_failures_are_counted_by_verdict_logged_and_fed(recorder):
             stats.consecutive_failures, stats.pool_fees_paid) == (2, 1, 1, 2, 0)
     assert stats.errors_by_name == {"PoolPaused": 2}
     assert recorder.totals.errors_by_category == {"expected": 1, "unexpected": 1}
+    assert recorder.totals.outcomes_by_operation == {"withdraw": {"PoolPaused": 2}}
     errors = recorder.recent_errors(record.thread_id)
     assert [e["category"] for e in errors] == ["expected", "unexpected"]
     assert errors[0]["operation_details"]["available_balance"] == 300  # a withdrawal spends LP-A

@@ -175,6 +175,17 @@ def test_record_by_operation_and_verdict():
     assert totals.all_latency().max_ms == 250.0
 
 
+def test_outcomes_by_operation_count_each_operation_once():
+    # success or the error's name, per operation: what the report's coverage is built from
+    totals = _totals(RECORDS)
+    assert totals.outcomes_by_operation == {
+        "deposit": {"ok": 2, "InsufficientFunds": 1}, "withdraw": {"ok": 1, "InvalidAccountData": 1},
+        "swap": {"ok": 1, "BlockhashNotFound": 1, "InsufficientFunds": 1, "unknown": 1}}
+    for operation, outcomes in totals.outcomes_by_operation.items():
+        assert sum(outcomes.values()) == sum(totals.operations[operation].values())
+    assert totals.summary()["outcomes_by_operation"] == totals.outcomes_by_operation
+
+
 def test_summary_of_one_engine():
     summary = _totals(RECORDS, FINDINGS, waits=4).summary()
     assert summary["total_operations"] == 9 and summary["successful_operations"] == 4
@@ -205,6 +216,7 @@ def test_merge_json_of_two_engines_equals_one_engine_that_recorded_everything():
         merged.merge_json(json.loads(json.dumps(part.to_json())))  # as it crosses the shard pipe
 
     assert merged.operations == everything.operations
+    assert merged.outcomes_by_operation == everything.outcomes_by_operation
     assert merged.errors_by_category == everything.errors_by_category
     assert merged.errors_by_name == everything.errors_by_name
     assert merged.findings_by_kind == everything.findings_by_kind
