@@ -18,6 +18,19 @@ from engine.frt.errors import ProgramError
 from engine.observe import View
 
 OPERATIONS = ("deposit", "withdraw", "swap")
+# Every error `predict` can answer for each operation, named as a run's totals name them (the
+# classified name: an SPL Custom(1) inside a withdraw is "SplInsufficientFunds"). The report's
+# coverage lists those a run never provoked; tests/unit/test_coverage.py drives `predict` over a
+# grid of states and holds this declaration to what it returns, so the two cannot drift apart.
+REACHABLE_ERRORS: dict[str, frozenset[str]] = {
+    "deposit": frozenset({"SystemPaused", "InvalidArgument", "PoolLiquidityPaused", "InsufficientFunds",
+                          "InsufficientFeeBalance", "ArithmeticOverflow", "InsufficientFundsForRent"}),
+    "withdraw": frozenset({"InvalidArgument", "SystemPaused", "PoolLiquidityPaused", "InsufficientFeeBalance",
+                           "SplInsufficientFunds", "ArithmeticOverflow", "InsufficientFundsForRent"}),
+    "swap": frozenset({"InvalidArgument", "SystemPaused", "PoolSwapsPaused", "SwapAccessRestricted",
+                       "InvalidAccountData", "AmountMismatch", "CustomArithmeticOverflow", "InsufficientFunds",
+                       "InsufficientFeeBalance", "InsufficientFundsForRent"}),
+}
 _WALLET_RENT_MINIMUM = rent_exempt_minimum(0)
 _POOL_RENT = rent_exempt_minimum(POOL_STATE_SIZE)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from engine.coverage import build_coverage, render_coverage
+from engine.coverage import refusal_coverage  # noqa: F401  (its former home; still imported from here)
 from engine.findings import SEVERITIES, at_least, severity_rank
 from engine.store import utc_now_iso
 
@@ -57,7 +59,7 @@ def build_report(*, status: dict, pools: list[dict], findings: dict, threads: li
                        "by_outcome": {verdict: totals[key] for verdict, key in outcome_keys.items()},
                        "waiting_cycles": totals["waiting_cycles"]},
         "errors": {"by_category": totals["errors_by_category"], "by_name": totals["errors_by_name"]},
-        "refusal_coverage": refusal_coverage(totals["errors_by_name"]),
+        "coverage": build_coverage(totals),
         "findings": {"count": totals["findings"], "by_kind": totals["findings_by_kind"],
                      "by_severity": totals.get("findings_by_severity", {}), "fail_on": fail_on,
                      "groups": _groups_of_run(findings.get("groups", []), status.get("started_at")),
@@ -75,17 +77,6 @@ def build_report(*, status: dict, pools: list[dict], findings: dict, threads: li
     }
     report["verdict"] = verdict(report)
     return report
-
-
-def refusal_coverage(errors_by_name: dict) -> dict:
-    """Which of the program's own refusals (the FRT error codes v0.17.1070 emits, CONTRACT.md
-    §9.1) the run provoked: a path nobody walked cannot have shown its bug."""
-    from engine.frt.errors import CUSTOM_ERRORS
-
-    emitted = [info.name for info in CUSTOM_ERRORS.values() if info.emitted]
-    exercised = [name for name in emitted if errors_by_name.get(name)]
-    return {"program_errors": len(emitted), "exercised": exercised,
-            "not_exercised": [name for name in emitted if name not in exercised]}
 
 
 def _pool_summary(pool: dict, threads: list[dict], names: dict) -> dict:
@@ -130,8 +121,9 @@ def verdict(report: dict) -> dict:
 
 def render_summary(report: dict) -> str:
     """A readable, aligned text block (no I/O)."""
-    sections = [_header(report), _pools(report), _operations(report), _errors(report), _findings(report),
-                _throughput(report), _latency(report), _fees(report), _audit(report), _verdict_line(report)]
+    sections = [_header(report), _pools(report), _operations(report), _errors(report),
+                render_coverage(report["coverage"]), _findings(report), _throughput(report), _latency(report),
+                _fees(report), _audit(report), _verdict_line(report)]
     return "\n\n".join(section for section in sections if section) + "\n"
 
 
@@ -176,14 +168,7 @@ def _errors(report: dict) -> str:
         return "Errors: none"
     categories = _table(["category", "count"], [[k, _n(v)] for k, v in _top(errors["by_category"])])
     names = _table(["error", "count"], [[k, _n(v)] for k, v in _top(errors["by_name"], 8)])
-    return f"Errors by category\n{categories}\nTop errors\n{names}\n{_coverage(report)}"
-
-
-def _coverage(report: dict) -> str:
-    coverage = report["refusal_coverage"]
-    line = (f"Program refusals exercised: {len(coverage['exercised'])} of {coverage['program_errors']} FRT error "
-            f"codes")
-    return line + (f"; never provoked: {', '.join(coverage['not_exercised'])}" if coverage["not_exercised"] else "")
+    return f"Errors by category\n{categories}\nTop errors\n{names}"
 
 
 def _findings(report: dict) -> str:
