@@ -1,12 +1,15 @@
 """`frt-stress run SCENARIO.toml`: a headless run of a scenario file, with a summary and an exit code.
 
 Exit codes: 0 = no finding of severity --fail-on (default medium) or worse, no unexpected errors,
-no thread in error state, the ledger audit passed and some operation succeeded; 1 = any of those
-went wrong; 2 = the run could not be done (bad scenario, config error, chain unavailable, failure
-during setup, a signal during setup) or was aborted by a second signal.
+no thread in error state, the ledger audit passed, some operation succeeded (or the thresholds
+allow_no_success) and every threshold was met; 1 = any of the first five went wrong (whatever the
+thresholds); 2 = the run could not be done (bad scenario, bad --threshold, config error, chain
+unavailable, failure during setup, a signal during setup) or was aborted by a second signal;
+3 = a threshold ([run.thresholds] and --threshold KEY=VALUE, engine/gates.py) was breached and
+nothing else failed the run.
 A run ended early by a first SIGINT / SIGTERM (Ctrl-C) is a run like any other: its threads are
 stopped, the audit runs, the summary (marked "interrupted") is printed and the exit code is its
-verdict's, 0 or 1.
+verdict's, 0, 1 or 3. --junit PATH also writes the verdict as JUnit XML (engine/junit.py).
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ from pathlib import Path
 from engine.atomic import atomic_write_text
 from engine.config import ConfigError, load_config
 from engine.findings import SEVERITIES
+from engine.gates import ThresholdError, combine, known_keys, parse_assignments
+from engine.junit import write_junit
 from engine.report import DEFAULT_FAIL_ON, EXIT_CANNOT_RUN, gather_report, render_summary
 from engine.scenario import Scenario, ScenarioError, load_scenario
 
@@ -43,6 +48,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario)
     except ScenarioError as exc:
         return _fail(str(exc))
+    try:
+        thresholds = combine(scenario.run.thresholds, parse_assignments(getattr(args, "threshold", None) or []))
+    except ThresholdError as exc:
+        return _fail(str(exc))
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     try:
         settings, seed = run_settings(args, scenario, stamp)
@@ -53,7 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail("--duration must be positive")
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return asyncio.run(HeadlessRun(settings, scenario, seed, duration, stamp, args).main())
+        return asyncio.run(HeadlessRun(settings, scenario, seed, duration, stamp, args, thresholds).main())
     except KeyboardInterrupt:
         return _fail("interrupted during setup")
 
@@ -88,9 +97,9 @@ class HeadlessRun:
     own, so a terminal's Ctrl-C reaches only this process, which stops them in order."""
 
     def __init__(self, settings, scenario: Scenario, seed: int, duration: float, stamp: str,
-                 args: argparse.Namespace) -> None:
+                 args: argparse.Namespace, thresholds=None) -> None:
         self.settings, self.scenario, self.seed, self.duration, self.stamp = settings, scenario, seed, duration, stamp
-        self.args = args
+        self.args, self.thresholds = args, thresholds
         self.stop = asyncio.Event()
         self.signals = 0
         self.interrupted = False  # a signal ended the running phase before the duration did
@@ -160,13 +169,17 @@ class HeadlessRun:
         report = await gather_report(engine, scenario_name=self.scenario.name, duration_s=elapsed, seed=self.seed,
                                      audit=audit, planned_duration_s=self.duration, interrupted=self.interrupted,
                                      created=created, data_dir=str(self.settings.data_dir),
-                                     fail_on=getattr(self.args, "fail_on", None) or DEFAULT_FAIL_ON)
+                                     fail_on=getattr(self.args, "fail_on", None) or DEFAULT_FAIL_ON,
+                                     thresholds=self.thresholds)
         print(render_summary(report), end="")
         saved = await engine.write_report(f"run-{self.stamp}.json", report)
         print(f"report: {saved}")
         if self.args.report:
             atomic_write_text(Path(self.args.report).expanduser(), json.dumps(report, indent=2) + "\n")
             print(f"report: {self.args.report}")
+        if getattr(self.args, "junit", None):
+            write_junit(Path(self.args.junit).expanduser(), report)
+            print(f"junit: {self.args.junit}")
         return report["verdict"]["exit_code"]
 
     # ---- progress -----------------------------------------------------------------------------
@@ -238,7 +251,13 @@ class HeadlessRun:
 
 
 def register_run(subparsers) -> None:
-    run = subparsers.add_parser("run", help="run a scenario file headless and print a summary (exit 0/1/2)")
+    run = subparsers.add_parser(
+        "run", help="run a scenario file headless and print a summary (exit 0/1/2/3)",
+        description="Run a scenario file headless, print a summary and exit with its verdict: 0 passed; "
+                    "1 failed (findings of --fail-on severity or worse, unexpected failures, threads in error, "
+                    "a failed ledger audit, no successful operation unless allow_no_success); 2 could not run "
+                    "(bad scenario or --threshold, chain unavailable, setup failed); 3 a threshold was breached "
+                    "and nothing else failed.")
     run.add_argument("scenario", metavar="SCENARIO.toml", help="the scenario file (see scenarios/demo.toml)")
     run.add_argument("--duration", type=float, metavar="S", help="seconds to run (default: the scenario's, or 60)")
     run.add_argument("--seed", type=int, metavar="N", help="seed of the engine's random choices")
@@ -250,4 +269,11 @@ def register_run(subparsers) -> None:
                      help="exit 1 when any finding group has this severity or worse: "
                           f"{' > '.join(SEVERITIES)} (default: {DEFAULT_FAIL_ON}); unexpected errors, threads "
                           "in error state and a failed ledger audit fail the run whatever it is")
+    run.add_argument("--threshold", action="append", metavar="KEY=VALUE",
+                     help="a gate the run must meet, over the scenario's [run.thresholds] (repeatable); exit 3 "
+                          f"when breached and nothing else failed. Keys: {', '.join(known_keys())}; "
+                          "max_p99_ms=N is max_p99_ms.all=N")
+    run.add_argument("--junit", metavar="PATH",
+                     help="also write JUnit XML: a test case per threshold, per finding group, for the ledger "
+                          "audit and for 'some operation succeeded'")
     run.set_defaults(func=cmd_run)

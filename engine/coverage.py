@@ -61,32 +61,3 @@ def refusal_coverage(errors_by_name: dict) -> dict:
     exercised = [name for name in emitted if errors_by_name.get(name)]
     return {"program_errors": len(emitted), "exercised": exercised,
             "not_exercised": [name for name in emitted if name not in exercised]}
-
-
-def render_coverage(coverage: dict) -> str:
-    """The summary's coverage block: the headline, one table line per instruction, then what
-    each one was answered and what it never was."""
-    lines = [f"Coverage of the contract's behaviour: errors exercised: {coverage['exercised']} of "
-             f"{coverage['reachable']} reachable (per instruction, per the model)"]
-    width = max(len(op["operation"]) for op in coverage["operations"])
-    lines.append(f"  {'instruction':<{width}}  {'sent':>9}  {'ok':>9}  exercised")
-    for op in coverage["operations"]:
-        lines.append(f"  {op['operation']:<{width}}  {op['sent']:>9,}  {op['succeeded']:>9,}  "
-                     f"{op['exercised']} of {op['reachable']}")
-    for op in coverage["operations"]:
-        if op["errors"]:
-            seen = ", ".join(f"{_label(e)} ×{e['count']:,}" + ("" if e["reachable"] else " (not predicted)")
-                             for e in op["errors"])
-            lines.append(f"  {op['operation']} answered: {seen}")
-        if op["not_seen"]:
-            lines.append(f"  {op['operation']} never provoked: {', '.join(_label(e) for e in op['not_seen'])}")
-    refusals = coverage["program_refusals"]
-    line = (f"  FRT refusals exercised: {len(refusals['exercised'])} of {refusals['program_errors']} error codes "
-            "the program emits")
-    lines.append(line + (f"; never provoked: {', '.join(refusals['not_exercised'])}"
-                         if refusals["not_exercised"] else ""))
-    return "\n".join(lines)
-
-
-def _label(error: dict) -> str:
-    return f"{error['name']} ({error['code']})" if error["code"] is not None else error["name"]

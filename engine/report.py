@@ -1,20 +1,26 @@
 """The report of a headless run: a JSON-serialisable document and its text summary.
 
     report = await gather_report(engine, scenario_name="demo", duration_s=60.2, seed=42, audit=audit,
-                                 fail_on="medium")
+                                 fail_on="medium", thresholds=thresholds)
     print(render_summary(report))
     sys.exit(report["verdict"]["exit_code"])
+
+Exit codes: 0 passed; 1 failed (findings of severity fail_on or worse, unexpected failures,
+threads in error, a failed or missing ledger audit, no successful operation unless allowed);
+2 the run could not be done (console/run_command.py); 3 a threshold (engine/gates.py) was
+breached and nothing else failed the run.
 """
 from __future__ import annotations
 
 import re
 
-from engine.coverage import build_coverage, render_coverage
+from engine.coverage import build_coverage
 from engine.coverage import refusal_coverage  # noqa: F401  (its former home; still imported from here)
+from engine import gates
 from engine.findings import SEVERITIES, at_least, severity_rank
 from engine.store import utc_now_iso
 
-EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN, EXIT_THRESHOLD = 0, 1, 2, 3
 VERDICTS = ("ok", "expected", "unexpected", "transient")
 _NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?$")
 DEFAULT_FAIL_ON = "medium"
@@ -36,11 +42,12 @@ async def gather_report(engine, *, scenario_name: str, duration_s: float, seed: 
 def build_report(*, status: dict, pools: list[dict], findings: dict, threads: list[dict], scenario_name: str,
                  duration_s: float, seed: int | None, audit: dict | None, planned_duration_s: float | None = None,
                  interrupted: bool = False, created: dict | None = None, data_dir: str | None = None,
-                 fail_on: str = DEFAULT_FAIL_ON) -> dict:
+                 fail_on: str = DEFAULT_FAIL_ON, thresholds: gates.Thresholds | None = None) -> dict:
     """Everything about the run, from facade answers (pure). `duration_s` is the measured running
     time; `created` is what scenario.build returned (used to name pools); findings in groups of
-    severity `fail_on` or worse fail the run. The groups reported are those seen since the engine
-    started (a reused data directory keeps older ones in findings/groups.json)."""
+    severity `fail_on` or worse fail the run; `thresholds` are judged against the rest of the
+    report. The groups reported are those seen since the engine started (a reused data directory
+    keeps older ones in findings/groups.json)."""
     if fail_on not in SEVERITIES:
         raise ValueError(f"unknown severity {fail_on!r}")
     totals = status["totals"]
@@ -75,6 +82,7 @@ def build_report(*, status: dict, pools: list[dict], findings: dict, threads: li
         "threads": threads,
         "audit": audit,
     }
+    report["thresholds"] = gates.section(thresholds, report)
     report["verdict"] = verdict(report)
     return report
 
@@ -98,6 +106,8 @@ def failing_groups(report: dict) -> list[dict]:
 
 
 def verdict(report: dict) -> dict:
+    """Passed or not, the exit code and why: anything below fails the run (exit 1); thresholds
+    breached with nothing else wrong exit 3, so that CI can tell "slow" from "broken"."""
     reasons = []
     if failing := failing_groups(report):
         count = sum(group["count"] for group in failing)
@@ -105,7 +115,8 @@ def verdict(report: dict) -> dict:
                        f"{report['findings']['fail_on']} or worse")
     if count := report["operations"]["by_outcome"]["unexpected"]:
         reasons.append(_plural(count, "unexpected failure"))
-    if not report["operations"]["by_outcome"]["ok"]:  # a run that tested nothing must not pass a gate
+    allowed = (report.get("thresholds") or {}).get("allow_no_success", False)
+    if not report["operations"]["by_outcome"]["ok"] and not allowed:  # it tested nothing: not a pass
         reasons.append("no operation succeeded")
     if count := sum(1 for thread in report["threads"] if thread["status"] == "error"):
         reasons.append(_plural(count, "thread") + " in error state")
@@ -114,7 +125,11 @@ def verdict(report: dict) -> dict:
         reasons.append("ledger audit not run")
     elif not audit["passed"]:
         reasons.append("ledger audit failed")
-    return {"passed": not reasons, "exit_code": EXIT_FAILED if reasons else EXIT_OK, "reasons": reasons}
+    exit_code = EXIT_FAILED if reasons else EXIT_OK
+    if breached := gates.breached(report):
+        reasons.append(f"{_plural(len(breached), 'threshold')} breached: {', '.join(v['key'] for v in breached)}")
+        exit_code = exit_code or EXIT_THRESHOLD
+    return {"passed": not reasons, "exit_code": exit_code, "reasons": reasons}
 
 
 # --------------------------------------------------------------------------- rendering
@@ -122,8 +137,8 @@ def verdict(report: dict) -> dict:
 def render_summary(report: dict) -> str:
     """A readable, aligned text block (no I/O)."""
     sections = [_header(report), _pools(report), _operations(report), _errors(report),
-                render_coverage(report["coverage"]), _findings(report), _throughput(report), _latency(report),
-                _fees(report), _audit(report), _verdict_line(report)]
+                _coverage(report), _findings(report), _throughput(report), _latency(report),
+                _fees(report), _audit(report), _thresholds(report), _verdict_line(report)]
     return "\n\n".join(section for section in sections if section) + "\n"
 
 
@@ -169,6 +184,37 @@ def _errors(report: dict) -> str:
     categories = _table(["category", "count"], [[k, _n(v)] for k, v in _top(errors["by_category"])])
     names = _table(["error", "count"], [[k, _n(v)] for k, v in _top(errors["by_name"], 8)])
     return f"Errors by category\n{categories}\nTop errors\n{names}"
+
+
+def _coverage(report: dict) -> str:
+    """The headline, one line per instruction, then what each was answered and never was."""
+    coverage = report["coverage"]
+    rows = [[op["operation"], _n(op["sent"]), _n(op["succeeded"]), _n(sum(e["count"] for e in op["errors"])),
+             f"{op['exercised']} of {op['reachable']}"] for op in coverage["operations"]]
+    lines = [f"Coverage of the contract's behaviour: errors exercised: {coverage['exercised']} of "
+             f"{coverage['reachable']} reachable (per instruction, per the model)",
+             _table(["instruction", "sent", "ok", "failed", "errors exercised"], rows)]
+    for op in coverage["operations"]:
+        if op["errors"]:
+            seen = ", ".join(f"{_error_label(e)} ×{_n(e['count'])}" + ("" if e["reachable"] else " (not predicted)")
+                             for e in op["errors"])
+            lines.append(f"  {op['operation']} answered: {seen}")
+        if op["not_seen"]:
+            lines.append(f"  {op['operation']} never provoked: {', '.join(map(_error_label, op['not_seen']))}")
+    refusals = coverage["program_refusals"]
+    line = (f"  FRT refusals exercised: {len(refusals['exercised'])} of {refusals['program_errors']} error codes "
+            "the program emits")
+    lines.append(line + (f"; never provoked: {', '.join(refusals['not_exercised'])}"
+                         if refusals["not_exercised"] else ""))
+    return "\n".join(lines)
+
+
+def _error_label(error: dict) -> str:
+    """"PoolLiquidityPaused (1035)", "SplInsufficientFunds (spl-token 1)", "InvalidArgument"."""
+    if error["code"] is None:
+        return error["name"]
+    program = "" if error["program"] == "frt" else f"{error['program']} "
+    return f"{error['name']} ({program}{error['code']})"
 
 
 def _findings(report: dict) -> str:
@@ -227,12 +273,21 @@ def _audit(report: dict) -> str:
     return "\n".join([head, *failed])
 
 
+def _thresholds(report: dict) -> str:
+    section = report.get("thresholds") or {}
+    lines = [f"  {'PASS' if v['passed'] else 'FAIL'}  {v['key']}: {v['detail']}" for v in section.get("verdicts", [])]
+    if section.get("allow_no_success"):
+        lines.append("  allow_no_success: a run in which no operation succeeds may pass")
+    return "\n".join(["Thresholds", *lines]) if lines else ""
+
+
 def _verdict_line(report: dict) -> str:
     v = report["verdict"]
     if v["passed"]:
         fail_on = report["findings"]["fail_on"]
+        met = (report.get("thresholds") or {}).get("verdicts")
         return (f"VERDICT: PASS (exit {v['exit_code']}: no findings of severity {fail_on} or worse, "
-                f"no unexpected errors, ledger audit passed)")
+                f"no unexpected errors, ledger audit passed{', thresholds met' if met else ''})")
     return f"VERDICT: FAIL (exit {v['exit_code']}: {', '.join(v['reasons'])})"
 
 

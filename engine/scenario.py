@@ -3,8 +3,9 @@
     scenario = load_scenario(Path("scenarios/demo.toml"))   # raises ScenarioError
     created = await build(engine, scenario)                 # pools and threads via the Engine facade
 
-A scenario is a TOML file with an optional ``[run]`` table (``duration_s``, ``seed`` and
-``[run.engine]`` overrides of the config's ``[engine]`` section) and one ``[[pools]]`` table per
+A scenario is a TOML file with an optional ``[run]`` table (``duration_s``, ``seed``,
+``[run.engine]`` overrides of the config's ``[engine]`` section and ``[run.thresholds]``, the
+gates of engine/gates.py) and one ``[[pools]]`` table per
 pool, each with ``[[pools.deposit]]``, ``[[pools.withdrawal]]`` and ``[[pools.swap]]`` entries (one
 list per thread kind: the params of its create operation, without pool_id, plus ``count``).
 Unknown keys are errors; every error names the file and the key.
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from engine.api.operations import OPERATION_LIST, Route
 from engine.api.params import CreatePoolParams
 from engine.config import EngineConfig
+from engine.gates import Thresholds
 from engine.kinds import KINDS
 
 Count = Annotated[int, Field(ge=1, strict=True)]
@@ -86,6 +88,7 @@ class RunSection(_Strict):
     duration_s: float = Field(60.0, gt=0)
     seed: Annotated[int, Field(strict=True)] | None = None
     engine: EngineConfig | None = None
+    thresholds: Thresholds = Field(default_factory=Thresholds)
 
     def engine_overrides(self) -> dict[str, Any]:
         """Only the [run.engine] keys the file sets (validated like the config's [engine])."""

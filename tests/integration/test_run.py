@@ -70,8 +70,28 @@ flags = 64
   initial_amount = 1_000
 """
 
-REPORT_SECTIONS = {"run", "chain", "engine", "operations", "errors", "findings", "throughput", "latency_ms", "fees",
-                   "pools", "threads", "audit", "verdict"}
+REPORT_SECTIONS = {"run", "chain", "engine", "operations", "errors", "coverage", "findings", "throughput",
+                   "latency_ms", "fees", "pools", "threads", "audit", "thresholds", "verdict"}
+
+# One pool, one swap thread and no liquidity: every swap is refused ("expected"), none succeeds.
+NOTHING_SUCCEEDS = """
+[run]
+duration_s = 0.5
+seed = 7
+[run.engine]
+pacing_min_ms = 0
+pacing_max_ms = 0
+{thresholds}
+[[pools]]
+name = "dry"
+token_a_decimals = 6
+token_b_decimals = 6
+ratio_whole_number = 2
+ratio_direction = "a_to_b"
+  [[pools.swap]]
+  direction = "a_to_b"
+  initial_amount = 1_000_000_000
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -112,6 +132,15 @@ def test_small_scenario_runs_clean_and_writes_reports(small, tmp_path, capsys):
     assert set(report["operations"]["by_type"]) == {"deposit", "withdraw", "swap"}
     assert report["latency_ms"]["all"]["p99_ms"] >= report["latency_ms"]["all"]["p50_ms"] > 0
     assert report["fees"]["network_lamports"] > 0
+    # Coverage: every operation of the run counted once, as a success or one named error.
+    coverage = {op["operation"]: op for op in report["coverage"]["operations"]}
+    for operation, by_verdict in report["operations"]["by_type"].items():
+        entry = coverage[operation]
+        assert entry["sent"] == sum(by_verdict.values()) == entry["succeeded"] + sum(e["count"] for e in entry["errors"])
+        assert entry["succeeded"] == by_verdict.get("ok", 0)
+    assert sum(op["sent"] for op in coverage.values()) == report["operations"]["total"]
+    assert 0 < report["coverage"]["exercised"] <= report["coverage"]["reachable"]
+    assert f"errors exercised: {report['coverage']['exercised']} of {report['coverage']['reachable']} reachable" in out
     assert [pool["name"] for pool in report["pools"]] == ["nine_six", "zero_zero"]
     assert len(report["threads"]) == 9 and all(t["status"] == "stopped" for t in report["threads"])
 
@@ -143,6 +172,9 @@ def test_small_scenario_runs_clean_and_writes_reports(small, tmp_path, capsys):
     ('[[pools]]\nname = "p"\n[[pools.swap]]\ndirection = "a_to_b"\ncount = 2', "swap[0].count"),
     ('[[pools]]\nname = "p"\n[[pools]]\nname = "p"', "pool names must be unique; repeated: p"),
     ('[run.engine]\npacing = 3\n[[pools]]\nname = "p"', "run.engine.pacing: unknown key"),
+    ('[run.thresholds]\nmin_succes_rate = 0.5\n[[pools]]\nname = "p"', "run.thresholds.min_succes_rate: unknown key"),
+    ('[run.thresholds.max_p99_ms]\ntransfer = 5\n[[pools]]\nname = "p"',
+     "run.thresholds.max_p99_ms.transfer: unknown key"),
     ("[[pools]\nname = 1", "invalid TOML"),
 ])
 def test_bad_scenario_exits_2_with_file_and_key(tmp_path, capsys, text, expected):
@@ -152,6 +184,65 @@ def test_bad_scenario_exits_2_with_file_and_key(tmp_path, capsys, text, expected
     err = capsys.readouterr().err
     assert str(path) in err and expected in err
     assert not (tmp_path / "data" / "runs").exists()  # nothing was set up
+
+
+@pytest.mark.parametrize("threshold, expected", [
+    ("min_success_rate", "expected KEY=VALUE"),
+    ("max_findings.severe=0", "max_findings.severe: unknown key"),
+    ("min_success_rate=most", "min_success_rate: Input should be a valid number"),
+])
+def test_bad_threshold_exits_2(small, tmp_path, capsys, threshold, expected):
+    assert main(["run", str(small), "--threshold", threshold]) == 2
+    assert expected in capsys.readouterr().err
+    assert not (tmp_path / "data" / "runs").exists()  # nothing was set up
+
+
+def test_a_breached_threshold_exits_3_and_the_junit_file_says_which(small, tmp_path, capsys):
+    import xml.etree.ElementTree as ET
+
+    report_path, junit_path = tmp_path / "report.json", tmp_path / "ci" / "junit.xml"
+    assert main(["run", str(small), "--quiet", "--report", str(report_path), "--junit", str(junit_path),
+                 "--threshold", "min_ops_per_s=1e9", "--threshold", "max_p99_ms=60000"]) == 3
+    out = capsys.readouterr().out
+    assert "  FAIL  min_ops_per_s: " in out and "  PASS  max_p99_ms.all: " in out
+    assert "VERDICT: FAIL (exit 3: 1 threshold breached: min_ops_per_s)" in out
+    report = json.loads(report_path.read_text())
+    assert [(v["key"], v["passed"]) for v in report["thresholds"]["verdicts"]] == [("min_ops_per_s", False),
+                                                                                   ("max_p99_ms.all", True)]
+    assert report["verdict"]["exit_code"] == 3
+
+    suite = ET.parse(junit_path).getroot().find("testsuite")
+    cases = {(case.get("classname"), case.get("name")): case for case in suite.findall("testcase")}
+    failed = [key for key, case in cases.items() if case.find("failure") is not None]
+    assert failed == [("thresholds", "min_ops_per_s")]
+    groups = report["findings"]["groups"]
+    assert int(suite.get("tests")) == len(cases) == 2 + len(groups) + 4 and suite.get("failures") == "1"
+    assert {("run", "ledger audit"), ("run", "some operation succeeded")} <= set(cases)
+    assert all(("findings", f"{g['rule']} {g['id']}") in cases for g in groups)
+
+
+def test_a_breached_threshold_with_a_failing_finding_exits_1(small, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FRT_STRESS_ENGINE__SHARDS", "0")  # in-process, where the patch applies
+    _buggy_swap_output(monkeypatch, "contract")
+    assert main(["run", str(small), "--quiet", "--threshold", "min_ops_per_s=1e9"]) == 1
+    out = capsys.readouterr().out
+    assert "VERDICT: FAIL (exit 1: " in out and "of severity medium or worse" in out
+    assert "1 threshold breached: min_ops_per_s" in out
+
+
+def test_a_run_in_which_nothing_succeeds_fails_unless_the_scenario_allows_it(tmp_path, capsys):
+    path = tmp_path / "dry.toml"
+    path.write_text(NOTHING_SUCCEEDS.format(thresholds=""))
+    report_path = tmp_path / "report.json"
+    assert main(["run", str(path), "--quiet", "--report", str(report_path)]) == 1
+    assert "VERDICT: FAIL (exit 1: no operation succeeded)" in capsys.readouterr().out
+    report = json.loads(report_path.read_text())
+    assert report["operations"]["total"] > 0 and report["operations"]["by_outcome"]["ok"] == 0
+
+    path.write_text(NOTHING_SUCCEEDS.format(thresholds="[run.thresholds]\nallow_no_success = true"))
+    assert main(["run", str(path), "--quiet", "--report", str(report_path)]) == 0
+    assert "allow_no_success: a run in which no operation succeeds may pass" in capsys.readouterr().out
+    assert json.loads(report_path.read_text())["thresholds"]["allow_no_success"] is True
 
 
 def test_missing_scenario_file_exits_2(tmp_path, capsys):

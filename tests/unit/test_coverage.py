@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 from solders.pubkey import Pubkey
 
-from engine.coverage import build_coverage, error_identity, render_coverage
+from engine.coverage import build_coverage, error_identity
 from engine.frt import model
 from engine.frt.constants import (
     DEFAULT_LIQUIDITY_FEE,
@@ -141,7 +141,9 @@ def test_coverage_lists_outcomes_per_instruction_and_the_reachable_errors_never_
     assert coverage["reachable"] == sum(len(errors) for errors in REACHABLE_ERRORS.values())
     assert coverage["program_refusals"]["exercised"] == ["PoolLiquidityPaused"]
 
-    text = render_coverage(coverage)
+    from engine.report import _coverage
+
+    text = _coverage({"coverage": coverage})
     assert f"errors exercised: 2 of {coverage['reachable']} reachable" in text
     assert "deposit answered: PoolLiquidityPaused (1035) ×2" in text
     assert "BlockhashNotFound ×1 (not predicted)" in text and "withdraw never provoked:" in text
