@@ -76,6 +76,9 @@ MAIN_KEYS: list[Key] = [
     Key("sort", "c", "cycle_sort", "Sort column", "Sort the threads by the next column (or click a header).",
         "View"),
     Key("reverse", "r", "reverse_sort", "Reverse sort", "Reverse the sort order.", "View"),
+    Key("coverage", "C", "coverage", "Coverage",
+        "Show, per instruction, how the contract answered the run (success and each error by name and code) "
+        "and the errors the model says it can answer that the run never provoked.", "View"),
     Key("new_deposit", "1", "new_deposit", "New deposit",
         "Create a deposit thread (form).", "Create", True),
     Key("new_withdrawal", "2", "new_withdrawal", "New withdrawal", "Create a withdrawal thread (form).", "Create"),

@@ -359,6 +359,11 @@ class MainScreen(Screen):
         if entry is not None:
             self.app.push_screen(FindingDetailScreen(entry))
 
+    def action_coverage(self) -> None:
+        from console.screens.coverage import CoverageScreen
+
+        self.app.push_screen(CoverageScreen())
+
     def action_filter(self) -> None:
         self._open_filter("threads")
 
