@@ -389,3 +389,15 @@ def test_classify_exception_of_program_error():
     result = classify_exception(ProgramError.custom(1027), instruction_index=1, operation="swap")
     assert (result.name, result.instruction_index, result.category) == (
         "PoolSwapsPaused", 1, EXPECTED)
+
+
+def test_the_associated_token_program_is_known_by_its_real_address():
+    """Its address was mistyped: errors of the program that creates token accounts were shown
+    under a base58 id instead of its name, and histories could not tell its instructions."""
+    from spl.token.constants import ASSOCIATED_TOKEN_PROGRAM_ID as REAL
+
+    from engine.frt.constants import ASSOCIATED_TOKEN_PROGRAM_ID
+    from engine.frt.errors import ASSOCIATED_TOKEN, program_label
+
+    assert ASSOCIATED_TOKEN_PROGRAM_ID == REAL
+    assert program_label(str(REAL)) == ASSOCIATED_TOKEN
