@@ -20,6 +20,7 @@ from engine.treasury import Treasury
 from engine.wallet import Wallet
 
 U64_MAX = 2**64 - 1
+POOL_SPEC = ("token_a_decimals", "token_b_decimals", "ratio_a_numerator", "ratio_b_denominator", "flags")
 POOL_CREATION_LAMPORTS = 1_200_000_000  # the registration fee and the rent of the pool's accounts
 
 
@@ -29,6 +30,9 @@ async def create_pool(engine, token_a_decimals: int | None = None, token_b_decim
     """Two mints and a pool, anything not given drawn at random; registered and saved."""
     record = await new_pool(engine.registry, engine.treasury, engine.client, engine.core, token_a_decimals,
                             token_b_decimals, ratio_whole_number, ratio_direction, flags)
+    engine.history.add_pool(record.pool_id, engine.registry.pools[record.pool_id].addresses, header={
+        "creator": "core", "token_a_mint": record.token_a_mint, "token_b_mint": record.token_b_mint,
+        **{key: getattr(record, key) for key in POOL_SPEC}})
     await check_created_pool(engine, record)
     engine.registry.save_pools()
     engine.save_engine_state()
@@ -119,6 +123,7 @@ async def new_thread(registry: Registry, treasury: Treasury, thread_type: str, p
     kind_of(thread_type).check_new(pool.record.pool_id, config, registry.threads.values())
     thread_id = registry.thread_id_for(thread_type, thread_id)
     wallet = registry.new_wallet()
+    registry.wallet_names[wallet.pubkey] = thread_id  # its funding is the first line of its history
     thread = ThreadRecord(thread_id=thread_id, thread_type=thread_type, pool_id=pool.record.pool_id,
                           wallet=wallet, seed=registry.thread_seed(thread_id), created_at=utc_now_iso(), **config)
     await treasury.fund_new_thread(pool, thread)

@@ -14,6 +14,7 @@ from engine import audit, background, creation, emptying, funding, lifecycle, re
 from engine.bootstrap import bootstrap, load_wallets
 from engine.chain.base import Cluster
 from engine.chain.factory import open_cluster
+from engine.history.log import HistoryLog
 from engine.feed import EventFeed
 from engine.frt.client import FrtClient
 from engine.operations import Outcome
@@ -53,6 +54,12 @@ class Engine:
         self.feed = EventFeed()
         self.recorder = Recorder(store, self.feed)
         self.registry = Registry(settings, store, cluster.program_id)
+        self.history = HistoryLog(
+            store.data_dir / "history", cluster.program_id,
+            program={"program_id": str(cluster.program_id), "mode": cluster.mode,
+                     "program_so": str(settings.program.program_so) if settings.program.program_so else None},
+            name_of=lambda key: "core" if key == core.pubkey else self.registry.wallet_names.get(key))
+        self.client.sender.observer = self.history.observe
         self.treasury = Treasury(settings, cluster, self.client, core, self.recorder)
         self.gate = TurnGate()
         self.started_monotonic = time.monotonic()
@@ -91,6 +98,8 @@ class Engine:
         report = await bootstrap(cluster, settings, core, authority, core_created=created)
         engine.notes.extend(report.lines())
         engine.treasury.load(await engine.registry.restore(engine.client))
+        for pool_id, pool in engine.pools.items():  # histories go on where they stopped
+            engine.history.add_pool(pool_id, pool.addresses)
         for _ in range(max(0, settings.engine.target_pool_count - len(engine.pools))):
             await engine.create_pool()
         await lifecycle.after_restart(engine)
@@ -109,6 +118,7 @@ class Engine:
         await background.stop(self._background)
         await lifecycle.before_shutdown(self)
         self.save()
+        self.history.close()
         await self.cluster.close()
 
     # ================================================================== pools

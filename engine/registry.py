@@ -29,6 +29,7 @@ class Registry:
         self._next_ids: dict[str, int] = {kind: 1 for kind in KINDS}
         self._wallets_made = 0
         self._sealed_keys: dict[str, str] = {}
+        self.wallet_names: dict = {}  # wallet pubkey -> its thread's id (the names pool histories use)
 
     # ---- lookups ------------------------------------------------------------------------------
 
@@ -74,6 +75,7 @@ class Registry:
         kind = thread.thread_type
         self._next_ids[kind] = max(self._next_ids[kind], int(thread.thread_id.rsplit("_", 1)[1]) + 1)
         self.threads[thread.thread_id] = thread
+        self.wallet_names[thread.wallet.pubkey] = thread.thread_id
 
     def remove_thread(self, thread_id: str) -> ThreadRecord:
         thread = self.threads.pop(thread_id)

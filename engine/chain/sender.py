@@ -30,6 +30,9 @@ class TransactionSender:
         self.sent = 0  # transactions submitted (including re-signed ones)
         self._seen_blockhash: Hash | None = None
         self._seen: set = set()  # signatures sent with _seen_blockhash
+        # Called with (instructions, payer, signers, result) for each transaction that ran, once
+        # the chain settled it (engine/history/log.py records pool histories from here).
+        self.observer = None
 
     async def blockhash(self, *, newer_than: Hash | None = None) -> Hash:
         now = time.monotonic()
@@ -61,6 +64,8 @@ class TransactionSender:
             self.sent += 1
             result = await self.cluster.send_transaction(tx)
             if result.ok or result.error_name not in _RESIGN_ERRORS:  # a fact: no judging needed here
+                if self.observer is not None:
+                    self.observer(instructions, payer.pubkey, [wallet.pubkey for wallet in signers], result)
                 return result
             blockhash = await self.blockhash(newer_than=blockhash)
         return result
