@@ -100,9 +100,10 @@ def registrars() -> list[Registrar]:
     from console.chain_commands import register_demo
     from console.console_command import register_console
     from console.findings_command import register_findings
+    from console.reproduce_commands import register_reproduce
     from console.run_command import register_run
 
-    return [register_console, register_run, register_findings, register_api, register_localnet, register_demo,
+    return [register_console, register_run, register_findings, register_reproduce, register_api, register_localnet, register_demo,
             register_config]
 
 

@@ -9,20 +9,9 @@ import sys
 from pathlib import Path
 
 from engine.config import load_config
-from engine.findings import merge_groups, severity_rank
-from engine.store import StateStore
-
-
-def finding_groups(data_dir: Path) -> list[dict]:
-    """Every shard's groups merged by id, worst severity first, then the most frequent."""
-    groups = []
-    for shard_dir in sorted((data_dir / "shards").glob("*/")):
-        if (shard_dir / "findings").is_dir():
-            store = StateStore(shard_dir)
-            groups += [group | {"example_path": str(shard_dir / "findings" / group["example_file"])}
-                       if group.get("example_file") else group
-                       for group in store.finding_groups(examples=False)]
-    return sorted(merge_groups(groups), key=lambda g: (severity_rank(g["severity"]), -g["count"], g["id"]))
+from console.reproduce_commands import commands_for
+from engine.history.replay import REPLAYABLE_RULES
+from engine.store import data_dir_finding_groups as finding_groups
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
@@ -31,6 +20,8 @@ def cmd_findings(args: argparse.Namespace) -> int:
         print(f"error: {data_dir} holds no engine state (no shards/ directory)", file=sys.stderr)
         return 2
     groups = finding_groups(data_dir)
+    for group in groups:
+        group["commands"] = commands_for(group, data_dir) if replayable(group) else None
     if args.json:
         print(json.dumps({"data_dir": str(data_dir), "count": sum(g["count"] for g in groups), "groups": groups},
                          indent=2))
@@ -46,7 +37,19 @@ def cmd_findings(args: argparse.Namespace) -> int:
         print(f"  {group['id']:<12}  {group['severity']:<8}  {group['rule'][:40]:<40}  {group['count']:>7,}  "
               f"{pool:<10}  {(group.get('operation') or '–')[:24]:<24}  {group['kind']}{coded}")
     print("each group's first finding, whole: the file named example_path in --json")
+    if any(group["commands"] for group in groups):
+        first = next(group for group in groups if group["commands"])
+        print("reproduce one (exit 1 while it recurs), shrink it to a few steps, export it as a pytest file:")
+        for command in first["commands"].values():
+            print(f"  {command}")
+    unreplayable = [group["id"] for group in groups if not group["commands"]]
+    if unreplayable:
+        print(f"not replayable (judged by the attack that found them, or no pool): {', '.join(unreplayable)}")
     return 0
+
+
+def replayable(group: dict) -> bool:
+    return group["rule"] in REPLAYABLE_RULES and bool(group.get("pool_id"))
 
 
 def register_findings(subparsers) -> None:

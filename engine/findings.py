@@ -72,7 +72,7 @@ def merge_groups(groups) -> list[dict]:
             mine["stored"] = mine.get("stored", 0) + group["stored"]
         if group["first_seen"] < mine["first_seen"]:
             mine["first_seen"] = group["first_seen"]
-            for key in ("example", "example_file", "detail"):
+            for key in ("example", "example_file", "example_path", "shard_dir", "detail"):
                 if key in group:
                     mine[key] = group[key]
         mine["last_seen"] = max(mine["last_seen"], group["last_seen"])

@@ -502,3 +502,19 @@ def json_lines_text(data: Any) -> str:
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+def data_dir_finding_groups(data_dir: Path) -> list[dict]:
+    """Every shard's groups of a data directory merged by id, worst severity first, then the most
+    frequent; each with `example_path` (its first finding's file) and `shard_dir`."""
+    from engine.findings import merge_groups, severity_rank
+
+    groups = []
+    for shard_dir in sorted((Path(data_dir) / "shards").glob("*/")):
+        if (shard_dir / "findings").is_dir():
+            for group in StateStore(shard_dir).finding_groups(examples=False):
+                group = group | {"shard_dir": str(shard_dir)}
+                if group.get("example_file"):
+                    group["example_path"] = str(shard_dir / "findings" / group["example_file"])
+                groups.append(group)
+    return sorted(merge_groups(groups), key=lambda g: (severity_rank(g["severity"]), -g["count"], g["id"]))

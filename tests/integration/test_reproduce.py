@@ -1,0 +1,169 @@
+"""Findings a developer can act on: a bug put in the program on purpose (a swap of a multiple of 7
+pays one unit too much, tests/support/buggy_program.py) is found by a run, listed by `findings`,
+reproduced by `replay` (and not without the bug), shrunk to a few steps by `shrink`, and exported
+as a pytest file that fails with the bug and passes without it."""
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from console.cli import main
+from engine.history.replay import Replay, load_history, reproduce
+from engine.history.target import locate
+from tests.integration.conftest import engine_settings
+from tests.support import buggy_program
+from engine.sharding.coordinator import Coordinator
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _run_with_the_bug(data_dir: Path, monkeypatch, cycles: int = 30) -> dict:
+    return asyncio.run(_bugged_run(data_dir, monkeypatch, cycles))
+
+
+async def _bugged_run(data_dir: Path, monkeypatch, cycles: int) -> dict:
+    """A pool with depositors on both sides (LP shared with a withdrawal thread) and a swapper, run
+    by hand until the bug showed; the balance_mismatch group of the swaps."""
+    buggy_program.inject(monkeypatch)
+    engine = await Coordinator.open(engine_settings(data_dir))
+    pool_id = (await engine.create_pool(token_a_decimals=6, token_b_decimals=6, ratio_whole_number=2,
+                                        ratio_direction="a_to_b"))["pool_id"]
+    threads = [(await engine.create_deposit_thread(pool_id, "B", 10**9))["thread_id"],
+               (await engine.create_deposit_thread(pool_id, "A", 10**9))["thread_id"],
+               (await engine.create_withdrawal_thread(pool_id, "A"))["thread_id"],
+               (await engine.create_swap_thread(pool_id, "a_to_b", 10**9))["thread_id"]]
+    for _ in range(cycles):
+        for thread_id in threads:
+            await engine.run_cycle(thread_id)
+    groups = (await engine.get_findings())["groups"]
+    await engine.close()
+    return next(group for group in groups if group["rule"] == "balances_move_as_predicted")
+
+
+@pytest.fixture
+def no_config(tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    monkeypatch.setenv("FRT_STRESS_CONFIG", str(config))
+
+
+def test_findings_lists_the_bug_with_the_commands_that_reproduce_it(tmp_path, monkeypatch, capsys, no_config):
+    data = tmp_path / "data"
+    group = _run_with_the_bug(data, monkeypatch)
+    assert group["operation"] == "swap" and group["count"] >= 1
+    assert main(["findings", "--data-dir", str(data), "--json"]) == 0
+    listed = {g["id"]: g for g in json.loads(capsys.readouterr().out)["groups"]}
+    assert listed[group["id"]]["commands"] == {
+        verb: f"frt-stress {verb} {group['id']} --data-dir {data}" for verb in ("replay", "shrink", "export")}
+
+
+def test_replay_reproduces_the_finding_with_the_bug_and_not_without(tmp_path, monkeypatch, capsys, no_config):
+    data = tmp_path / "data"
+    group = _run_with_the_bug(data, monkeypatch)
+    assert main(["replay", group["id"], "--data-dir", str(data)]) == 1
+    out = capsys.readouterr().out
+    assert "reproduced at step" in out and "balances moved differently" in out
+
+    monkeypatch.undo()  # the program fixed
+    assert main(["replay", group["id"][:8], "--data-dir", str(data)]) == 0
+    assert "not reproduced" in capsys.readouterr().out
+
+
+async def test_the_whole_history_replays_as_it_ran(tmp_path, monkeypatch):
+    """Every step of the pool (funding, LP shared between threads, deposits, withdrawals, swaps)
+    answers on the fresh ledger as it did in the run: the history is complete."""
+    data = tmp_path / "data"
+    await _bugged_run(data, monkeypatch, 30)
+    (path,) = (data / "shards" / "0" / "history").glob("*.jsonl")
+    history = load_history(path)
+    described = {step["ix"][-1][0] for step in history.steps}
+    assert len(history.steps) > 60 and len(described) > 5
+    replay = await Replay.start(history)
+    diverged = [step["n"] for step in history.steps if (await replay.run(step, check=False)).diverged]
+    assert diverged == []
+
+
+async def test_a_history_goes_on_after_a_restart_and_ignores_a_torn_last_line(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    group = await _bugged_run(data, monkeypatch, 10)
+    (path,) = (data / "shards" / "0" / "history").glob("*.jsonl")
+    before = len(load_history(path).steps)
+    engine = await Coordinator.open(engine_settings(data))
+    thread_id = "swap_1"
+    for _ in range(5):
+        await engine.run_cycle(thread_id)
+    await engine.close()
+    history = load_history(path)
+    assert [step["n"] for step in history.steps] == list(range(1, len(history.steps) + 1))
+    assert len(history.steps) >= before + 5
+    with path.open("a") as file:
+        file.write('{"n": 999, "sig": "torn')  # a crash mid-write
+    assert len(load_history(path).steps) == len(history.steps)
+    target = locate(data, group["id"])
+    assert (await reproduce(target.history, target.steps, target.kind, target.rule)).reproduced
+
+
+def test_shrink_brings_the_finding_down_to_a_few_steps_that_still_reproduce_it(tmp_path, monkeypatch, capsys,
+                                                                                      no_config):
+    data = tmp_path / "data"
+    group = _run_with_the_bug(data, monkeypatch)
+    recorded = len(locate(data, group["id"]).steps)
+    output = tmp_path / "shrunk.json"
+    assert main(["shrink", group["id"], "--data-dir", str(data), "-o", str(output)]) == 0
+    assert "tries" in capsys.readouterr().out  # progress was shown
+    document = json.loads(output.read_text())
+    operations = document["operations"]
+    assert len(operations) <= 5 < recorded and document["recorded_steps"] == recorded
+    assert operations[-1]["what"].startswith("swap A ")
+    swapped = int(operations[-1]["what"].split()[2].replace("_", ""))
+    assert swapped % 7 == 0  # the bug's trigger survived the shrinking of amounts
+    from engine.history.export import history_of_document
+
+    history, steps = history_of_document(document)
+    assert asyncio.run(reproduce(history, steps, group["kind"], group["rule"])).reproduced
+
+
+def test_the_exported_test_fails_with_the_bug_and_passes_without_it(tmp_path, monkeypatch, capsys, no_config):
+    data = tmp_path / "data"
+    group = _run_with_the_bug(data, monkeypatch)
+    target = locate(data, group["id"])
+    assert main(["shrink", group["id"], "--data-dir", str(data)]) == 0  # kept next to the history: export uses it
+    exported = tmp_path / "exported" / "test_reproducer.py"
+    exported.parent.mkdir()
+    assert main(["export", group["id"], "--data-dir", str(data), "-o", str(exported)]) == 0
+    text = exported.read_text()
+    assert "from engine.history.replay import reproduce_steps" in text and "tests." not in text
+    shrunk = json.loads((target.history.path.parent / f"{group['id']}.shrunk.json").read_text())["operations"]
+    assert text.count("\nstep(") == len(shrunk) < len(target.steps) and "'swap A " in text  # one line per step
+
+    def pytest_in(directory: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", exported.name],
+                              cwd=directory, capture_output=True, text=True, timeout=120)
+
+    fixed = pytest_in(exported.parent)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    (exported.parent / "conftest.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(REPO)!r})\n"
+        "import engine.frt.emulator\nfrom tests.support.buggy_program import OverpayingEmulator\n"
+        "engine.frt.emulator.FrtEmulator = OverpayingEmulator\n")
+    buggy = pytest_in(exported.parent)
+    assert buggy.returncode == 1, buggy.stdout + buggy.stderr
+    assert "the finding recurs at step" in buggy.stdout
+
+
+def test_a_finding_of_an_unknown_id_or_without_history_is_a_clear_error(tmp_path, capsys, no_config):
+    data = tmp_path / "data"
+    asyncio.run(_open_and_close(data))
+    assert main(["replay", "ffffffffffff", "--data-dir", str(data)]) == 2
+    assert "no finding ffffffffffff" in capsys.readouterr().err
+    assert main(["export", "abc", "--data-dir", str(tmp_path / "nowhere")]) == 2
+    assert "holds no engine state" in capsys.readouterr().err
+
+
+async def _open_and_close(data: Path) -> None:
+    await (await Coordinator.open(engine_settings(data))).close()
