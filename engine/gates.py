@@ -138,8 +138,8 @@ def _verdict(key: str, limit: float, report: dict) -> dict:
     group, _, name = key.partition(".")
     if group == "min_success_rate":
         total, ok = report["operations"]["total"], report["operations"]["by_outcome"]["ok"]
-        actual = round(ok / total, 4) if total else 0.0
-        return _minimum(key, limit, actual, f"{ok:,} of {total:,} operations succeeded")
+        verdict = _minimum(key, limit, ok / total if total else 0.0, f"{ok:,} of {total:,} operations succeeded")
+        return verdict | {"actual": round(verdict["actual"], 6)}  # judged unrounded: 0.89996 is not 0.9
     if group == "min_ops_per_s":
         throughput = report["throughput"]
         return _minimum(key, limit, throughput["ops_per_second"],
@@ -171,7 +171,7 @@ def _maximum(key: str, limit: float, actual: float, what: str) -> dict:
 
 
 def _num(value: float) -> str:
-    return f"{value:,.4f}".rstrip("0").rstrip(".")
+    return f"{value:,.6f}".rstrip("0").rstrip(".")
 
 
 def _entry(key: str, limit: float, actual: float | None, passed: bool, detail: str) -> dict:

@@ -105,6 +105,13 @@ def test_each_threshold_is_judged_against_the_report():
                                            "detail": "p99 of 10 swap operations: 12 > 10"}
 
 
+def test_the_success_rate_is_judged_unrounded():
+    (rate,) = evaluate(combine(Thresholds(), parse_assignments(["min_success_rate=0.9"])),
+                       report(ok=89_996, total=100_000))
+    assert (rate["actual"], rate["passed"]) == (0.89996, False)
+    assert rate["detail"] == "89,996 of 100,000 operations succeeded: 0.89996 < 0.9"
+
+
 def test_a_latency_limit_on_an_operation_never_measured_is_breached():
     (withdraw,) = evaluate(combine(Thresholds(), parse_assignments(["max_p99_ms.withdraw=5"])), report())
     assert (withdraw["actual"], withdraw["passed"], withdraw["detail"]) == (
