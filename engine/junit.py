@@ -71,7 +71,8 @@ def junit_xml(report: dict) -> str:
     suite = ET.Element("testsuite", name=SUITE, tests=str(len(cases)),
                        failures=str(sum(case.find("failure") is not None for case in cases)), errors="0",
                        skipped=str(sum(case.find("skipped") is not None for case in cases)),
-                       time=f"{report['run']['duration_s']:.3f}", timestamp=report["run"]["finished_at"])
+                       time=f"{report['run']['duration_s']:.3f}",
+                       timestamp=report["run"]["finished_at"][:19])  # the schema's form: no zone, no fraction
     properties = ET.SubElement(suite, "properties")
     for name, value in (("scenario", report["run"]["scenario"]), ("seed", report["run"]["seed"]),
                         ("exit_code", report["verdict"]["exit_code"])):

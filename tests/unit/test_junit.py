@@ -39,6 +39,7 @@ def test_a_run_with_a_breach_and_a_failing_finding(tmp_path):
     assert message == "breached: 100 operations in 2.0 s: 50 < 100"
     assert "3 × high prediction_mismatch" in cases[("findings", "outcome_as_predicted g-high")].find("failure").get(
         "message")
+    assert (suite.get("time"), suite.get("timestamp")) == ("2.000", "2026-01-01T00:00:00")
     properties = {p.get("name"): p.get("value") for p in suite.find("properties")}
     assert properties == {"scenario": "s", "seed": "1", "exit_code": "1"}
 
