@@ -7,6 +7,8 @@
     of ideal with under one core.
 (b) pacing 0: verified operations per second against a raw LiteSVM loop of signed SPL transfers
     measured in the same run (the ratio is the figure; target >= 0.4).
+(c) pacing 0, what recording pool histories costs: ops/s with the history switched off, on, off, on
+    (alternating, so drift on a shared machine falls on both); the figure is on / off.
 
 Per pool: 9 deposit + 9 withdrawal threads (alternating tokens A/B) and 2 swap threads — the
 engine allows one swap thread per direction per pool, so a pool cannot hold 10 swap threads.
@@ -89,12 +91,36 @@ async def main(pools: int, per_pool: int, paced_seconds: float, fast_seconds: fl
     ops = (engine.totals.total_operations - ops_before) / elapsed
     txs = (shard.client.sender.sent - txs_before) / elapsed
     await engine.stop_all_threads()
+    history = await history_cost(engine, shard, fast_seconds)
     raw_after = raw_round(raw_litesvm_setup(), 3000, 10**6)
     raw = (raw + raw_after) / 2
     print(f"(b) pacing 0: {ops:.0f} verified ops/s vs raw LiteSVM {raw:.0f} tx/s: ratio {ops / raw:.2f} "
           f"(target >= 0.4); all transactions (ops + sharing + refills) {txs:.0f} tx/s, ratio {txs / raw:.2f}; "
           f"findings {engine.totals.summary()['findings']}")
+    print(f"(c) history: {history['on']:.0f} ops/s recording vs {history['off']:.0f} without: ratio "
+          f"{history['on'] / history['off']:.3f}; {history['bytes'] / max(history['steps'], 1):.0f} bytes per "
+          f"recorded transaction ({history['steps']:,} in {history['bytes'] / 2**20:.1f} MiB)")
     await engine.close()
+
+
+async def history_cost(engine, shard, seconds: float) -> dict:
+    """Ops/s at pacing 0 with the history recorder off and on, alternating (seconds/2 each, twice)."""
+    from pathlib import Path
+
+    observer, rates = shard.client.sender.observer, {"on": [], "off": []}
+    for state in ("off", "on", "off", "on"):
+        shard.client.sender.observer = observer if state == "on" else None
+        await engine.start_all_threads()
+        await asyncio.sleep(0.5)
+        before, start = engine.totals.total_operations, time.perf_counter()
+        await asyncio.sleep(seconds / 2)
+        rates[state].append((engine.totals.total_operations - before) / (time.perf_counter() - start))
+        await engine.stop_all_threads()
+    shard.client.sender.observer = observer
+    files = list(Path(shard.store.data_dir, "history").glob("*.jsonl"))
+    steps = sum(sum(1 for line in path.open() if line.startswith('{"n"')) for path in files)
+    return {"on": sum(rates["on"]) / 2, "off": sum(rates["off"]) / 2, "steps": steps,
+            "bytes": sum(path.stat().st_size for path in files)}
 
 
 if __name__ == "__main__":

@@ -221,6 +221,9 @@ class EngineConfig(_Section):
         json_schema_extra={"example": 42})
     check_invariants: bool = Field(
         True, description="Predict every operation with the model and check pool invariants after it.")
+    record_history: bool = Field(
+        True, description="Record each pool's history (history/<pool>.jsonl in each shard's directory): what "
+                          "`frt-stress replay`, `shrink` and `export` rebuild a finding from.")
     shards: int | None = Field(
         None, ge=0, description="Shard processes running the worker threads; unset = cores minus reserved_cores "
                                 "(at least 1); 0 = everything in the main process.",

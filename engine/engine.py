@@ -59,7 +59,8 @@ class Engine:
             program={"program_id": str(cluster.program_id), "mode": cluster.mode,
                      "program_so": str(settings.program.program_so) if settings.program.program_so else None},
             name_of=lambda key: "core" if key == core.pubkey else self.registry.wallet_names.get(key))
-        self.client.sender.observer = self.history.observe
+        if settings.engine.record_history:
+            self.client.sender.observer = self.history.observe
         self.treasury = Treasury(settings, cluster, self.client, core, self.recorder)
         self.gate = TurnGate()
         self.started_monotonic = time.monotonic()
@@ -298,8 +299,9 @@ class Engine:
         self.registry.save_threads()
 
     def save_statistics(self) -> None:
-        """statistics.json and the error files written since the last save."""
+        """statistics.json, the error files written since the last save and the histories' tails."""
         self.registry.save_statistics()
+        self.history.flush()
         self.recorder.flush_errors(self.threads)
         self.recorder.dirty = False
 

@@ -28,14 +28,17 @@ An instruction that changes the whole program (pause_system, an admin change: th
 its system state writable and no pool address) goes into every pool's history. Instructions that
 touch no pool (SOL top-ups) are not recorded: replay funds wallets with SOL itself.
 A file survives restarts (it is appended to and re-read); a torn last line is ignored on reading.
+Lines reach the disk at least every FLUSH_INTERVAL_S while transactions flow, with each statistics
+save, and at close: a crash loses at most the newest half second.
 """
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from solders.instruction import Instruction
+from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
 from engine.frt.client import token_address
@@ -44,6 +47,7 @@ from engine.frt.constants import (ASSOCIATED_TOKEN_PROGRAM_ID, BPF_LOADER_UPGRAD
 from engine.frt.pda import PoolAddresses, find_main_treasury, find_program_data, find_system_state
 
 HISTORY_VERSION = 1
+FLUSH_INTERVAL_S = 0.5  # a crash loses at most this much of the newest history
 POOL_ROLES = ("pool", "mint_a", "mint_b", "vault_a", "vault_b", "lp_a", "lp_b")
 MINT_ROLES = ("mint_a", "mint_b", "lp_a", "lp_b")
 
@@ -73,7 +77,9 @@ class PoolLog:
         self.path = path
         self.symbols: dict[Pubkey, str] = {key: role for role, key in roles.items()}
         self.mints = {role: roles[role] for role in MINT_ROLES}
-        self.shapes: dict[tuple, int] = {}
+        self.shapes: dict[tuple, int] = {}  # (program symbol, ((symbol, flags), ...)) -> shape id
+        self.shape_of: dict[tuple, int] = {}  # (program id, (AccountMeta, ...)) -> shape id: the hot path's cache
+        self.flushed_at = 0.0
         self.steps = 0
         self.wallets = 0
         self.file = None
@@ -143,6 +149,11 @@ class HistoryLog:
         for key in log.symbols:
             self.index[key] = log
 
+    def flush(self) -> None:
+        for log in self.pools.values():
+            if log.file is not None:
+                log.file.flush()
+
     def close(self) -> None:
         for log in self.pools.values():
             log.close()
@@ -153,53 +164,64 @@ class HistoryLog:
         """Record a settled transaction into the history of each pool it touched."""
         if not self.pools:
             return
-        by_pool: dict[PoolLog, list[Instruction]] = {}
+        by_pool: dict[PoolLog, list[tuple]] = {}
         budget = []
-        for instruction in instructions:
-            if instruction.program_id == COMPUTE_BUDGET_PROGRAM_ID:
-                budget.append(instruction)
+        for instruction in instructions:  # solders builds new objects on each attribute read: read once
+            program, accounts = instruction.program_id, tuple(instruction.accounts)
+            if program == COMPUTE_BUDGET_PROGRAM_ID:
+                budget.append((program, accounts, instruction.data))
                 continue
-            for log in self._pools_of(instruction):
-                by_pool.setdefault(log, []).append(instruction)
+            for log in self._pools_of(program, accounts):
+                by_pool.setdefault(log, []).append((program, accounts, instruction.data))
         if not by_pool:
             return
         raw = result.failure.raw if result.failure is not None else None
         for log, touched in by_pool.items():
             self._record(log, budget + touched, payer, signers, result.signature, result.ok, raw)
 
-    def _pools_of(self, instruction: Instruction) -> list[PoolLog]:
+    def _pools_of(self, program: Pubkey, accounts: tuple[AccountMeta, ...]) -> list[PoolLog]:
         index = self.index
-        for meta in instruction.accounts:
+        for meta in accounts:
             log = index.get(meta.pubkey)
             if log is not None:
                 return [log]
-        if instruction.program_id == self.program_id and any(
-                meta.pubkey == self.system_state and meta.is_writable for meta in instruction.accounts):
+        if program == self.program_id and any(meta.pubkey == self.system_state and meta.is_writable
+                                              for meta in accounts):
             return list(self.pools.values())  # a program-wide change reaches every pool
         return []
 
-    def _record(self, log: PoolLog, instructions: list[Instruction], payer: Pubkey, signers: Sequence[Pubkey],
+    def _record(self, log: PoolLog, instructions: list[tuple], payer: Pubkey, signers: Sequence[Pubkey],
                 signature: str, ok: bool, raw) -> None:
         for key in (payer, *signers):
             self._symbol(log, key, wallet=True)
-        for instruction in instructions:  # associated token accounts' owners are wallets too
-            if instruction.program_id == ASSOCIATED_TOKEN_PROGRAM_ID and len(instruction.accounts) > 2:
-                self._symbol(log, instruction.accounts[2].pubkey, wallet=True)
+        for program, accounts, _ in instructions:  # associated token accounts' owners are wallets too
+            if program == ASSOCIATED_TOKEN_PROGRAM_ID and len(accounts) > 2:
+                self._symbol(log, accounts[2].pubkey, wallet=True)
         log.steps += 1
-        log.write({"n": log.steps, "sig": signature, "payer": log.symbols[payer],
-                   "signers": [log.symbols[key] for key in signers if key != payer],
-                   "ix": [[self._shape(log, instruction), bytes(instruction.data).hex()] for instruction in instructions],
-                   "ok": ok, "err": raw})
-        log.file.flush()
+        # Written by hand rather than json.dumps: this runs for every transaction of a run.
+        signer_names = ",".join(f'"{log.symbols[key]}"' for key in signers if key != payer)
+        parts = ",".join(f'[{self._shape(log, program, accounts)},"{bytes(data).hex()}"]'
+                         for program, accounts, data in instructions)
+        log.file.write(f'{{"n":{log.steps},"sig":"{signature}","payer":"{log.symbols[payer]}",'
+                       f'"signers":[{signer_names}],"ix":[{parts}],"ok":{"true" if ok else "false"},'
+                       f'"err":{"null" if raw is None else json.dumps(raw, separators=(",", ":"))}}}\n')
+        now = time.monotonic()
+        if now - log.flushed_at > FLUSH_INTERVAL_S:
+            log.file.flush()
+            log.flushed_at = now
 
-    def _shape(self, log: PoolLog, instruction: Instruction) -> int:
-        key = (self._symbol(log, instruction.program_id),
-               tuple((self._symbol(log, meta.pubkey), 2 * meta.is_signer + meta.is_writable)
-                     for meta in instruction.accounts))
+    def _shape(self, log: PoolLog, program: Pubkey, accounts: tuple[AccountMeta, ...]) -> int:
+        shape = log.shape_of.get((program, accounts))
+        if shape is not None:
+            return shape
+        key = (self._symbol(log, program),
+               tuple((self._symbol(log, meta.pubkey), 2 * meta.is_signer + meta.is_writable) for meta in accounts))
         shape = log.shapes.get(key)
         if shape is None:
             shape = log.shapes[key] = len(log.shapes) + 1
             log.write({"shape": shape, "program": key[0], "accounts": [list(account) for account in key[1]]})
+        if not any(symbol.startswith("?") for symbol, _ in key[1]):  # "?" may become a wallet later
+            log.shape_of[(program, accounts)] = shape
         return shape
 
     def _symbol(self, log: PoolLog, key: Pubkey, *, wallet: bool = False) -> str:
