@@ -4,6 +4,7 @@ running itself (worker tasks, steppers, session files) is the Runner's."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import ExitStack
 
 from engine.exceptions import ThreadInErrorState, ThreadRunning
 from engine.threads import ERROR, RUNNING, STOPPED, set_status
@@ -62,8 +63,7 @@ async def run_cycle(engine, thread_id: str) -> dict:
 
 async def start_all_threads(engine, pool_id: str | None) -> dict:
     started = [t for t in engine.registry.threads_of(pool_id) if t.status != RUNNING]
-    for thread in started:
-        await engine.runner.start(thread, "manual_start")
+    await start_together(engine, started, "manual_start")
     engine.save_threads()
     return {"started": [t.thread_id for t in started], "count": len(started)}
 
@@ -83,8 +83,16 @@ async def after_restart(engine) -> None:
     for thread in was_running:
         set_status(thread, STOPPED)
     if engine.settings.engine.resume_running_threads:
-        for thread in was_running:
-            await engine.runner.start(thread, "resumed_after_restart")
+        await start_together(engine, was_running, "resumed_after_restart")
+
+
+async def start_together(engine, threads, reason: str) -> None:
+    """Start threads so that all of them have joined their pool's turns before any takes one."""
+    with ExitStack() as stack:
+        for pool_id in {thread.pool_id for thread in threads}:
+            stack.enter_context(engine.pools[pool_id].turns.held())
+        for thread in threads:
+            await engine.runner.start(thread, reason)
 
 
 async def before_shutdown(engine) -> None:

@@ -13,6 +13,7 @@ from solders.pubkey import Pubkey
 from engine.frt import model
 from engine.frt.constants import FLAG_EXACT_EXCHANGE_REQUIRED, FLAG_SWAP_FOR_OWNERS_ONLY
 from engine.frt.pda import PoolAddresses, derive_pool
+from engine.turns import PoolTurns
 
 TOKEN_TYPES = ("A", "B")
 DIRECTIONS = ("a_to_b", "b_to_a")
@@ -71,6 +72,7 @@ class PoolRuntime:
     record: PoolRecord
     program_id: Pubkey
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    turns: PoolTurns = field(default_factory=PoolTurns)  # whose turn is next: the seed's order, not timing's
     last_view: object | None = field(default=None, repr=False)  # last PoolView an operation saw
 
     @cached_property

@@ -40,6 +40,7 @@ class Runner:
         set_status(thread, RUNNING)
         thread.started_at, thread.error_state, thread.waiting_reason = utc_now_iso(), None, None
         worker = _worker_class(thread)(host, thread, pool)
+        pool.turns.join(thread.thread_id)
         self.running[thread.thread_id] = _Running(worker, asyncio.create_task(worker.run(), name=thread.thread_id))
 
     async def stop(self, thread: ThreadRecord, reason: str) -> str | None:

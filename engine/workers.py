@@ -136,23 +136,34 @@ class Worker:
         self._wake.set()
 
     async def run(self) -> None:
-        thread = self.thread
+        thread, turns = self.thread, self.pool.turns  # joined by Runner.start, before this task runs
         try:
             while not self.stopping and thread.status == RUNNING:
-                await self.cycle()
+                await turns.wait(thread.thread_id)
+                pause_s = 0.0
+                try:
+                    await self.cycle()
+                    pause_s = self._draw_pause()
+                finally:
+                    turns.release(thread.thread_id, pause_s)
                 if not self.stopping and thread.status == RUNNING:
-                    await self._pause()
+                    await self._pause(pause_s)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug or a broken chain connection: stop with evidence
             log.exception("thread %s crashed", thread.thread_id)
             self.host.enter_error_state(thread, {"error": f"{type(exc).__name__}: {exc}", "at": utc_now_iso()})
+        finally:
+            turns.leave(thread.thread_id)
         if thread.status == ERROR:
             await self.host.finish_errored(thread)
 
-    async def _pause(self) -> None:
+    def _draw_pause(self) -> float:
+        """Seconds until this thread's next turn, from its own seeded RNG."""
         low, high = self.config.pacing_min_ms, max(self.config.pacing_max_ms, self.config.pacing_min_ms)
-        delay = self.rng.uniform(low, high) / 1000.0 if high > 0 else 0.0
+        return self.rng.uniform(low, high) / 1000.0 if high > 0 else 0.0
+
+    async def _pause(self, delay: float) -> None:
         if delay <= 0:
             await asyncio.sleep(0)
             return

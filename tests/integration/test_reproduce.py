@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from console.cli import main
-from engine.history.replay import Replay, load_history, reproduce
+from engine.history.replay import Replay, describe, load_history, reproduce
 from engine.history.target import locate
 from tests.integration.conftest import engine_settings
 from tests.support import buggy_program
@@ -167,3 +167,25 @@ def test_a_finding_of_an_unknown_id_or_without_history_is_a_clear_error(tmp_path
 
 async def _open_and_close(data: Path) -> None:
     await (await Coordinator.open(engine_settings(data))).close()
+
+
+def test_a_seeded_run_gives_each_pool_the_same_sequence_of_operations(tmp_path, no_config, capsys):
+    """Twice the same scenario and seed: each pool's history is the same, step for step, up to
+    where the shorter run stopped (the duration is wall time, so how far a run gets varies)."""
+    from tests.integration.test_run import SMALL
+
+    scenario = tmp_path / "small.toml"
+    scenario.write_text(SMALL)
+    runs = []
+    for name in ("first", "second"):
+        assert main(["run", str(scenario), "--duration", "1", "--data-dir", str(tmp_path / name), "--quiet"]) == 0
+        histories = {}
+        for path in sorted((tmp_path / name / "shards").glob("*/history/*.jsonl")):
+            history = load_history(path)
+            histories[path.name] = [(step["payer"], describe(step, history), step["ok"]) for step in history.steps]
+        runs.append(histories)
+    first, second = runs
+    assert first.keys() == second.keys() and len(first) == 2
+    for pool, steps in first.items():
+        common = min(len(steps), len(second[pool]))
+        assert common > 20 and steps[:common] == second[pool][:common], pool
