@@ -15,6 +15,7 @@ instruction data. Wallets get SOL as they first appear (SOL top-ups are not in t
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -37,6 +38,7 @@ from engine.observe import observe
 from engine.pools import PoolRecord, PoolRuntime
 from engine.wallet import Wallet
 
+REPLAY_EPOCH = 1_767_225_600.0  # 2026-01-01: the replay ledger's clock starts here
 WALLET_LAMPORTS = 100 * 10**9
 CORE_LAMPORTS = 10_000 * 10**9
 VALUE_OPERATIONS = ("deposit", "withdraw", "swap")
@@ -220,8 +222,12 @@ class Replay:
         if so and not Path(so).exists():
             raise HistoryError(f"the run's program {so} is not there to replay it")
         core = _keypair("core").pubkey()
+        # A clock of its own that moves one block per reading: every transaction gets a fresh
+        # blockhash (two identical steps never wait for the next block) and replays keep their times.
+        blocks = itertools.count()
         ledger = EmbeddedLedger(program_id, program_so=Path(so) if so else None, upgrade_authority=core,
-                                emulator_factory=emulator_factory)
+                                emulator_factory=emulator_factory, slot_time_ms=400,
+                                wall_clock=lambda: REPLAY_EPOCH + 0.4 * next(blocks))
         replay = cls(history, EmbeddedCluster(ledger))
         await replay._create_pool()
         return replay
