@@ -64,7 +64,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"  step {outcome.step['n']}: answered {'ok' if outcome.ok else outcome.err}, recorded "
               f"{'ok' if outcome.step['ok'] else outcome.step['err']}")
     if verdict.reproduced:
-        print(f"reproduced at step {steps[-1]['n']} in {elapsed:.2f} s: {verdict.matching[0].get('detail', '')}")
+        detail = verdict.named(verdict.matching[0].get("detail", ""))
+        print(f"reproduced at step {steps[-1]['n']} in {elapsed:.2f} s: {detail}")
         return EXIT_REPRODUCED
     print(f"not reproduced ({elapsed:.2f} s): the last step raised "
           + (", ".join(f"{f['kind']}/{f['rule']}" for f in verdict.outcomes[-1].findings) or "no finding"))

@@ -22,6 +22,8 @@ Each step is replayed on a fresh embedded ledger, signed by fresh keys standing 
 wallets; the last step is judged by frt-stress's oracle. `expect` is what the chain answered when
 the step was recorded (replay prints where today's answers differ).
 """
+import pytest
+
 from engine.history.replay import reproduce_steps
 
 KIND, RULE = {kind!r}, {rule!r}
@@ -42,7 +44,8 @@ def step(number, what, *, by, expect, ix, signers=()):
 
 def test_{test_name}():
     verdict = reproduce_steps(POOL, WALLETS, SHAPES, STEPS, KIND, RULE)
-    assert not verdict.reproduced, verdict.explain()
+    if verdict.reproduced:
+        pytest.fail(verdict.explain(), pytrace=False)
 '''
 
 

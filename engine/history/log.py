@@ -24,8 +24,8 @@ Lines (each a JSON object, told apart by their first key):
     {"n": 17, "sig": "...", "payer": "core", "signers": [...], "ix": [[3, "02ab…"], ...],
      "ok": true, "err": null}                                     one transaction: shapes and data
 
-An instruction that changes the whole program (pause_system, an admin change: the FRT program with
-its system state writable and no pool address) goes into every pool's history. Instructions that
+An FRT instruction that names no pool (pause_system, an admin change, the treasury's) goes into
+every pool's history: it changes what every pool's operations meet. Instructions that
 touch no pool (SOL top-ups) are not recorded: replay funds wallets with SOL itself.
 A file survives restarts (it is appended to and re-read); a torn last line is ignored on reading.
 Lines reach the disk at least every FLUSH_INTERVAL_S while transactions flow, with each statistics
@@ -127,7 +127,6 @@ class HistoryLog:
         self.program = program  # {"program_id", "mode", "program_so"}: which program replay must run
         self.name_of = name_of
         self.fixed = fixed_addresses(program_id)
-        self.system_state = find_system_state(program_id)[0]
         self.pools: dict[str, PoolLog] = {}
         self.index: dict[Pubkey, PoolLog] = {}  # pool addresses and its mints' token accounts -> its log
 
@@ -185,9 +184,8 @@ class HistoryLog:
             log = index.get(meta.pubkey)
             if log is not None:
                 return [log]
-        if program == self.program_id and any(meta.pubkey == self.system_state and meta.is_writable
-                                              for meta in accounts):
-            return list(self.pools.values())  # a program-wide change reaches every pool
+        if program == self.program_id:  # a program-wide instruction (system pause, treasury): every pool's
+            return list(self.pools.values())
         return []
 
     def _record(self, log: PoolLog, instructions: list[tuple], payer: Pubkey, signers: Sequence[Pubkey],

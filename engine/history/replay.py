@@ -113,6 +113,13 @@ def _side(history: History, mint) -> str | None:
     return "A" if mint == history.header["token_a_mint"] else "B" if mint == history.header["token_b_mint"] else None
 
 
+def _names(history: History) -> dict[str, str]:
+    """Recorded base58 -> its symbol, for the addresses people read in a step's description."""
+    header = history.header
+    return {**{key: name for name, key in history.wallets.items()}, header["token_a_mint"]: "mint_a",
+            header["token_b_mint"]: "mint_b", header["pool"]: "pool"}
+
+
 _TOKEN_OPS = {3: "transfer", 7: "mint_to", 8: "burn"}  # SPL Token instruction tags with a u64 amount
 
 
@@ -129,8 +136,9 @@ def describe(step: dict, history: History) -> dict:
             if name == "swap":
                 described["min_out"] = fields["expected_amount_out"]
         else:
-            described.update({key: (str(value) if isinstance(value, Pubkey) else value) for key, value in fields.items()
-                              if key != "pool_id"})
+            names = _names(history)
+            described.update({key: (names.get(str(value), str(value)) if isinstance(value, Pubkey) else value)
+                              for key, value in fields.items() if key != "pool_id"})
         return described
     parts = []
     for shape, data in step["ix"]:
@@ -335,7 +343,8 @@ class Replay:
         before = await observe(self.cluster, self.pool.addresses, payer.pubkey)
         result = await self.client.sender.send(built, payer, signers)
         after = await observe(self.cluster, self.pool.addresses, payer.pubkey)
-        findings = intent.check(self._action(step, name, result.ok, result.ok, fields, before, after, result.signature))
+        params = _intent_params(built[index].data) if name != "undecodable" else {}
+        findings = intent.check(self._action(step, name, result.ok, result.ok, params, before, after, result.signature))
         if before.pool is not None and after.pool is not None:
             broken_before = {v["invariant"] for v in pool_invariants(before, before)}
             for violation in pool_invariants(before, after):
@@ -374,6 +383,17 @@ class Replay:
                              signature=signature)
 
 
+# The instruction's field names -> the names the intent rules read in an Action's params.
+_INTENT_NAMES = {"pause_flags": "flags", "unpause_flags": "flags", "new_liquidity_fee": "liquidity_fee",
+                 "new_swap_fee": "swap_fee", "enable_restriction": "enable"}
+
+
+def _intent_params(data: bytes) -> dict:
+    """What an FRT instruction requested, in the intent rules' terms (replay's keys, not the run's)."""
+    _, fields = decode_instruction_data(bytes(data))
+    return {_INTENT_NAMES.get(key, key): value for key, value in fields.items()}
+
+
 def _raw(result) -> object:
     return result.failure.raw if result.failure is not None else None
 
@@ -385,6 +405,7 @@ class Verdict:
     reproduced: bool
     outcomes: list[StepOutcome]
     matching: list[dict]  # the target step's findings of the same kind and rule
+    names: dict[str, str] = field(default_factory=dict)  # replay's base58 -> the recorded symbol
 
     @property
     def divergences(self) -> list[StepOutcome]:
@@ -395,11 +416,19 @@ class Verdict:
         chain answered differently than when the steps were recorded."""
         lines = [f"the finding recurs at step {self.outcomes[-1].step['n']}:" if self.reproduced
                  else "the finding does not recur"]
-        lines += [f"  {finding['kind']}/{finding['rule']}: {finding.get('detail', '')}" for finding in self.matching]
+        lines += [f"  {finding['kind']}/{finding['rule']}: {self.named(finding.get('detail', ''))}"
+                  for finding in self.matching]
         for outcome in self.divergences:
             lines.append(f"  step {outcome.step['n']} answered {'ok' if outcome.ok else outcome.err}, recorded "
                          f"{'ok' if outcome.step['ok'] else outcome.step['err']}")
         return "\n".join(lines)
+
+    def named(self, text: str) -> str:
+        """Replay's addresses in `text` as the symbols of the recorded run (who is 'attack_2')."""
+        for key, symbol in self.names.items():
+            if key in text:
+                text = text.replace(key, symbol)
+        return text
 
 
 async def reproduce(history: History, steps: list[dict], kind: str, rule: str, *,
@@ -412,7 +441,7 @@ async def reproduce(history: History, steps: list[dict], kind: str, rule: str, *
         outcomes.append(await replay.run(step, check=check_all or number == len(steps)))
     last = outcomes[-1].findings if outcomes else []
     matching = [finding for finding in last if finding.get("kind") == kind and finding.get("rule") == rule]
-    return Verdict(bool(matching), outcomes, matching)
+    return Verdict(bool(matching), outcomes, matching, {str(key): symbol for symbol, key in replay.keys.items()})
 
 
 def reproduce_steps(pool: dict, wallets: dict, shapes: dict, steps: list[dict], kind: str, rule: str) -> Verdict:

@@ -189,3 +189,28 @@ def test_a_seeded_run_gives_each_pool_the_same_sequence_of_operations(tmp_path, 
     for pool, steps in first.items():
         common = min(len(steps), len(second[pool]))
         assert common > 20 and steps[:common] == second[pool][:common], pool
+
+
+async def test_an_attack_s_finding_replays_from_its_recorded_transactions_and_shrinks_to_its_one_step(tmp_path):
+    """Attacks send transactions no ordinary thread sends (an admin instruction signed by anyone,
+    with its own program-data account): the history keeps them as they were, and the program's
+    as-coded admin bypass (CONTRACT.md §13) recurs on a fresh ledger from the attack's step alone."""
+    from engine.history.shrink import Shrinker
+
+    data = tmp_path / "data"
+    engine = await Coordinator.open(engine_settings(data))
+    pool_id = (await engine.create_pool(token_a_decimals=6, token_b_decimals=6, ratio_whole_number=2,
+                                        ratio_direction="a_to_b"))["pool_id"]
+    depositor = (await engine.create_deposit_thread(pool_id, "A", 10**9))["thread_id"]
+    attacker = (await engine.create_attack_thread(pool_id, 10**6, ["admin"]))["thread_id"]
+    for _ in range(12):
+        await engine.run_cycle(depositor)
+        await engine.run_cycle(attacker)
+    groups = [g for g in (await engine.get_findings())["groups"] if g["rule"] == "only_admin_changes_settings"]
+    await engine.close()
+    assert groups
+    for group in groups[:3]:
+        target = locate(data, group["id"])
+        assert (await reproduce(target.history, target.steps, target.kind, target.rule)).reproduced, group
+    shrunk = await Shrinker(target.history, target.kind, target.rule).shrink(target.steps)
+    assert len(shrunk) == 1 and shrunk[0]["payer"] == attacker
