@@ -109,6 +109,8 @@ def cmd_shrink(args: argparse.Namespace) -> int:
     print(f"\nshrunk {recorded} → {len(best)} steps in {shrinker.tries} replays: {output}")
     for step in shrunk_document(target.history, target.group, best, recorded_steps=recorded)["operations"]:
         print(f"  {step['n']:>6}  {step['payer']:<16} {step['what']}")
+    print(f"as a pytest file: frt-stress export {target.group['id']} --data-dir {_data_dir(args)}"
+          + (f" --shrunk {output}" if args.output else ""))
     return 0
 
 
@@ -119,7 +121,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     if target is None:
         return EXIT_CANNOT
     history, steps, source = target.history, target.steps, "the recorded history"
-    shrunk = shrunk_path(target)
+    shrunk = Path(args.shrunk).expanduser() if args.shrunk else shrunk_path(target)
+    if args.shrunk and not shrunk.exists():
+        print(f"error: no shrunk sequence at {shrunk}", file=sys.stderr)
+        return EXIT_CANNOT
     if shrunk.exists():
         history, steps = history_of_document(json.loads(shrunk.read_text(encoding="utf-8")))
         source = f"the shrunk sequence {shrunk}"
@@ -146,4 +151,7 @@ def register_reproduce(subparsers) -> None:
             parser.add_argument("-o", "--output", metavar="FILE", help=(
                 "where to write the sequence (default: next to the pool's history)" if verb == "shrink"
                 else "the test file (default: ./test_finding_<id>.py)"))
+        if verb == "export":
+            parser.add_argument("--shrunk", metavar="FILE", help="the sequence `shrink -o FILE` wrote (default: "
+                                                                 "the one shrink keeps next to the pool's history)")
         parser.set_defaults(func=func)

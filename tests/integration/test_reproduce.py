@@ -126,6 +126,10 @@ def test_shrink_brings_the_finding_down_to_a_few_steps_that_still_reproduce_it(t
 
     history, steps = history_of_document(document)
     assert asyncio.run(reproduce(history, steps, group["kind"], group["rule"])).reproduced
+    exported = tmp_path / "test_shrunk.py"
+    assert main(["export", group["id"], "--data-dir", str(data), "--shrunk", str(output), "-o", str(exported)]) == 0
+    assert exported.read_text().count("\nstep(") == len(operations)
+    assert main(["export", group["id"], "--data-dir", str(data), "--shrunk", str(tmp_path / "none.json")]) == 2
 
 
 def test_the_exported_test_fails_with_the_bug_and_passes_without_it(tmp_path, monkeypatch, capsys, no_config):
