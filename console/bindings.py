@@ -101,7 +101,19 @@ DETAIL_KEYS: list[Key] = [
     Key("reload", "R", "reload", "Reload", "Read the detail again.", "Detail", True, palette=False),
 ]
 
-ALL_KEYS = [*APP_KEYS, *MAIN_KEYS, *DETAIL_KEYS]
+FINDING_KEYS: list[Key] = [
+    Key("replay", "r", "replay", "Replay",
+        "Finding detail: replay the finding's pool history on a fresh embedded ledger and say whether the "
+        "finding recurs (local engine only).", "Detail", True, palette=False),
+    Key("shrink", "s", "shrink", "Shrink",
+        "Finding detail: shrink the history to a minimal sequence that still reproduces the finding, writing "
+        "the best one so far next to the pool's history (local engine only).", "Detail", True, palette=False),
+    Key("stop_reproduce", "x", "stop_reproduce", "Stop",
+        "Finding detail: stop the running replay or shrink (shrink keeps its best sequence so far).", "Detail",
+        True, palette=False),
+]
+
+ALL_KEYS = [*APP_KEYS, *MAIN_KEYS, *DETAIL_KEYS, *FINDING_KEYS]
 
 
 def bindings(keys: list[Key]) -> list[Binding]:

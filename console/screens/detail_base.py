@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Container, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -20,9 +20,9 @@ class DetailScreen(Screen):
     DEFAULT_CSS = """
     DetailScreen #detail-title { height: 1; background: $panel; padding: 0 1; text-style: bold; }
     DetailScreen #detail-status { height: auto; padding: 0 1; color: $text-muted; }
-    DetailScreen #detail-body { padding: 0 1; layout: grid; grid-size: 2; grid-gutter: 0 3;
-                                grid-rows: auto; height: 1fr; }
-    DetailScreen.-narrow #detail-body { grid-size: 1; }
+    DetailScreen #detail-body { padding: 0 1; height: 1fr; }
+    DetailScreen #detail-sections { layout: grid; grid-size: 2; grid-gutter: 0 3; grid-rows: auto; height: auto; }
+    DetailScreen.-narrow #detail-sections { grid-size: 1; }
     DetailScreen .detail-section { margin-bottom: 1; height: auto; }
     DetailScreen .detail-section.-wide { column-span: 2; }
     """
@@ -38,7 +38,9 @@ class DetailScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(Text(self.detail_title), id="detail-title")
         yield Static("loading …", id="detail-status")
-        yield VerticalScroll(id="detail-body")
+        # a screen may put widgets of its own in the body, above the sections' grid
+        with VerticalScroll(id="detail-body"):
+            yield Container(id="detail-sections")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -61,7 +63,7 @@ class DetailScreen(Screen):
             return
         self.loads += 1
         self.query_one("#detail-status", Static).update(Text(self.status_line(), no_wrap=True))
-        body = self.query_one("#detail-body", VerticalScroll)
+        body = self.query_one("#detail-sections", Container)
         existing = list(body.query(".detail-section"))
         if len(existing) == len(sections):
             for widget, renderable in zip(existing, sections):
