@@ -38,9 +38,10 @@ def _target(args: argparse.Namespace) -> Target | None:
         return None
 
 
-def commands_for(group: dict, data_dir: Path) -> dict:
-    """The commands that reproduce a finding group, as a user types them."""
-    where = f" --data-dir {data_dir}"
+def commands_for(group: dict, data_dir: Path | None) -> dict:
+    """The commands that reproduce a finding group, as a user types them (without --data-dir: for
+    the machine whose configured data directory holds it)."""
+    where = f" --data-dir {data_dir}" if data_dir is not None else ""
     return {verb: f"frt-stress {verb} {group['id']}{where}" for verb in ("replay", "shrink", "export")}
 
 

@@ -15,11 +15,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from engine.atomic import atomic_write_text
 from engine.history.export import dumps, shrunk_document
-from engine.history.replay import History, HistoryError, Replay, Verdict
+from engine.history.replay import HistoryError, Verdict, reproduce
 from engine.history.shrink import Progress, Shrinker
 from engine.history.target import Target, locate, shrunk_path
 
@@ -85,7 +84,7 @@ class ReproduceRun:
             self.check()
             self.step = number
 
-        self.verdict = await replay_steps(target.history, target.steps, target.kind, target.rule, before_step)
+        self.verdict = await reproduce(target.history, target.steps, target.kind, target.rule, before_step=before_step)
 
     async def _shrink(self, target: Target) -> None:
         self.output = shrunk_path(target)
@@ -98,34 +97,6 @@ class ReproduceRun:
         def show(progress: Progress) -> None:
             self.progress = progress
 
-        shrinker = StoppableShrinker(target.history, target.kind, target.rule, before_step=lambda number: self.check(),
-                                     on_progress=show, on_better=save)
+        shrinker = Shrinker(target.history, target.kind, target.rule, before_step=lambda number: self.check(),
+                            on_progress=show, on_better=save)
         await shrinker.shrink(target.steps)
-
-
-async def replay_steps(history: History, steps: list[dict], kind: str, rule: str,
-                       before_step: Callable[[int], None], *, emulator_factory: Callable | None = None) -> Verdict:
-    """engine.history.replay.reproduce, calling `before_step(number)` before each step (progress,
-    and a point where Stopped can end it)."""
-    replay = await Replay.start(history, emulator_factory=emulator_factory)
-    outcomes = []
-    for number, step in enumerate(steps, 1):
-        before_step(number)
-        outcomes.append(await replay.run(step, check=number == len(steps)))
-    last = outcomes[-1].findings if outcomes else []
-    matching = [finding for finding in last if finding.get("kind") == kind and finding.get("rule") == rule]
-    return Verdict(bool(matching), outcomes, matching, {str(key): symbol for symbol, key in replay.keys.items()})
-
-
-class StoppableShrinker(Shrinker):
-    """A Shrinker whose replays call `before_step` before each step."""
-
-    def __init__(self, *args, before_step: Callable[[int], None], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.before_step = before_step
-
-    async def reproduces(self, steps: list[dict]) -> bool:
-        self.tries += 1
-        verdict = await replay_steps(self.history, steps, self.kind, self.rule, self.before_step,
-                                     emulator_factory=self.emulator_factory)
-        return verdict.reproduced

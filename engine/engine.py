@@ -61,6 +61,7 @@ class Engine:
             name_of=lambda key: "core" if key == core.pubkey else self.registry.wallet_names.get(key))
         if settings.engine.record_history:
             self.client.sender.observer = self.history.observe
+            self.recorder.on_new_group = self.history.flush
         self.treasury = Treasury(settings, cluster, self.client, core, self.recorder)
         self.gate = TurnGate()
         self.started_monotonic = time.monotonic()

@@ -27,6 +27,9 @@ class Recorder:
         self.dirty = False  # statistics changed since the last flush
         self._recent_errors: dict[str, deque] = {}  # thread -> last 10 errors, flushed to errors/
         self._errors_dirty: set[str] = set()
+        # Called when a finding opens a new group, whose example replay will look for: the engine
+        # writes the pool histories out then (engine/history/log.py buffers up to half a second).
+        self.on_new_group = lambda: None
 
     # ---- sessions ------------------------------------------------------------------------------
 
@@ -180,6 +183,7 @@ class Recorder:
         self.feed.add("finding", f"{finding['severity']} · {finding['rule']}", f"{summary}: {finding['detail']}", now,
                       thread_id=thread.thread_id if thread else None, pool_id=pool_id, key=f"finding|{group['id']}")
         if group["count"] == 1:
+            self.on_new_group()
             log.error("FINDING %s %s/%s on %s (%s): %s [group %s, %s]", finding["severity"], finding["kind"],
                       finding["rule"], pool_id, summary, finding["detail"], group["id"], written)
         else:

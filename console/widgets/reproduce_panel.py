@@ -34,11 +34,6 @@ def why_not_replayable(group: dict | None, group_id: str | None = None) -> str |
     return None
 
 
-def remote_commands(group: dict) -> dict:
-    """The commands as typed on the engine's machine (its configured data directory)."""
-    return {verb: f"frt-stress {verb} {group['id']}" for verb in ("replay", "shrink", "export")}
-
-
 def panel(group: dict | None, data_dir: Path | None, runs: dict[str, ReproduceRun], group_id: str | None = None) \
         -> Group:
     """`data_dir`: the local engine's; None when the console is attached to a remote engine."""
@@ -47,7 +42,7 @@ def panel(group: dict | None, data_dir: Path | None, runs: dict[str, ReproduceRu
     if reason is not None:
         text.append(f"\nnot replayable: {reason}", style="dim")
         return Group(text)
-    commands = commands_for(group, data_dir) if data_dir is not None else remote_commands(group)
+    commands = commands_for(group, data_dir)
     if data_dir is not None:
         text.append("  (r replay · s shrink here; or in a shell:)", style="dim")
     for command in commands.values():
@@ -64,11 +59,7 @@ def panel(group: dict | None, data_dir: Path | None, runs: dict[str, ReproduceRu
 
 
 def failure(run: ReproduceRun) -> Text:
-    text = Text(f"✖ {run.error}", style="red")
-    if "is not in the pool's history" in (run.error or ""):
-        # the engine writes a history's last lines with its statistics (every few seconds while threads run)
-        text.append("; if the finding is new, try again in a few seconds", style="dim")
-    return text
+    return Text(f"✖ {run.error}", style="red")
 
 
 def elapsed(run: ReproduceRun) -> float:

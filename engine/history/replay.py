@@ -432,12 +432,16 @@ class Verdict:
 
 
 async def reproduce(history: History, steps: list[dict], kind: str, rule: str, *,
-                    emulator_factory: Callable | None = None, check_all: bool = False) -> Verdict:
+                    emulator_factory: Callable | None = None, check_all: bool = False,
+                    before_step: Callable[[int], None] | None = None) -> Verdict:
     """Replay `steps` on a fresh ledger; reproduced when the last step raises a finding of the
-    same kind and rule. Only the last step is judged unless `check_all`."""
+    same kind and rule. Only the last step is judged unless `check_all`. `before_step(number)` is
+    called before each step (progress; an exception it raises ends the replay)."""
     replay = await Replay.start(history, emulator_factory=emulator_factory)
     outcomes = []
     for number, step in enumerate(steps, 1):
+        if before_step is not None:
+            before_step(number)
         outcomes.append(await replay.run(step, check=check_all or number == len(steps)))
     last = outcomes[-1].findings if outcomes else []
     matching = [finding for finding in last if finding.get("kind") == kind and finding.get("rule") == rule]

@@ -28,18 +28,21 @@ class Progress:
 class Shrinker:
     def __init__(self, history: History, kind: str, rule: str, *, emulator_factory: Callable | None = None,
                  on_progress: Callable[[Progress], None] | None = None,
-                 on_better: Callable[[list[dict]], None] | None = None) -> None:
+                 on_better: Callable[[list[dict]], None] | None = None,
+                 before_step: Callable[[int], None] | None = None) -> None:
         self.history, self.kind, self.rule = history, kind, rule
         self.emulator_factory = emulator_factory
         self.on_progress = on_progress or (lambda progress: None)
         self.on_better = on_better or (lambda steps: None)
+        self.before_step = before_step  # called before each replayed step (an exception ends the shrink)
         self.tries = 0
         self.started = time.monotonic()
         self.best: list[dict] = []
 
     async def reproduces(self, steps: list[dict]) -> bool:
         self.tries += 1
-        verdict = await reproduce(self.history, steps, self.kind, self.rule, emulator_factory=self.emulator_factory)
+        verdict = await reproduce(self.history, steps, self.kind, self.rule, emulator_factory=self.emulator_factory,
+                                  before_step=self.before_step)
         return verdict.reproduced
 
     def _report(self, phase: str) -> None:

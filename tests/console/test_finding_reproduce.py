@@ -46,7 +46,6 @@ async def run_until_the_bug(engine, cycles: int = 30) -> dict:
     for _ in range(cycles):
         for thread_id in threads:
             await engine.run_cycle(thread_id)
-    engine.local.save_statistics()  # the histories' tails on disk (the engine flushes them every few seconds)
     groups = (await engine.get_findings())["groups"]
     return next(group for group in groups if group["rule"] == "balances_move_as_predicted")
 

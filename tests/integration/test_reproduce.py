@@ -218,3 +218,21 @@ async def test_an_attack_s_finding_replays_from_its_recorded_transactions_and_sh
         assert (await reproduce(target.history, target.steps, target.kind, target.rule)).reproduced, group
     shrunk = await Shrinker(target.history, target.kind, target.rule).shrink(target.steps)
     assert len(shrunk) == 1 and shrunk[0]["payer"] == attacker
+
+
+async def test_a_new_finding_can_be_replayed_while_the_engine_still_runs(tmp_path, monkeypatch):
+    """The history is written out when a finding opens a group: replay finds its step at once,
+    not after the next periodic flush."""
+    buggy_program.inject(monkeypatch)
+    data = tmp_path / "data"
+    engine = await Coordinator.open(engine_settings(data))
+    pool_id = (await engine.create_pool(token_a_decimals=6, token_b_decimals=6, ratio_whole_number=2,
+                                        ratio_direction="a_to_b"))["pool_id"]
+    await engine.run_cycle((await engine.create_deposit_thread(pool_id, "B", 10**12))["thread_id"])
+    swapper = (await engine.create_swap_thread(pool_id, "a_to_b", 10**12))["thread_id"]
+    while not (await engine.get_findings())["count"]:
+        await engine.run_cycle(swapper)
+    group = (await engine.get_findings())["groups"][0]
+    target = locate(data, group["id"])  # the engine is still open
+    assert (await reproduce(target.history, target.steps, target.kind, target.rule)).reproduced
+    await engine.close()
