@@ -19,7 +19,8 @@ from pathlib import Path
 from engine.atomic import atomic_write_text
 from engine.config import load_config
 from engine.history.export import dumps, history_of_document, render_test, shrunk_document
-from engine.history.replay import HistoryError, reproduce
+from engine.history.replay import reproduce
+from engine.history.steps import HistoryError
 from engine.history.shrink import Progress, Shrinker
 from engine.history.target import Target, locate, shrunk_path
 

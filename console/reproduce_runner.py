@@ -18,7 +18,8 @@ from pathlib import Path
 
 from engine.atomic import atomic_write_text
 from engine.history.export import dumps, shrunk_document
-from engine.history.replay import HistoryError, Verdict, reproduce
+from engine.history.replay import Verdict, reproduce
+from engine.history.steps import HistoryError
 from engine.history.shrink import Progress, Shrinker
 from engine.history.target import Target, locate, shrunk_path
 

@@ -7,7 +7,7 @@ import json
 import pprint
 import re
 
-from engine.history.replay import History, describe
+from engine.history.steps import History, describe
 
 TEMPLATE = '''"""Reproducer of frt-stress finding {finding_id}: {rule} ({severity}, {kind}).
 

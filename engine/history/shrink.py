@@ -14,7 +14,8 @@ from typing import Callable
 from engine.frt import model
 from engine.frt.constants import FLAG_EXACT_EXCHANGE_REQUIRED
 from engine.frt.errors import ProgramError
-from engine.history.replay import History, describe, reproduce, step_amount, with_amount
+from engine.history.replay import reproduce
+from engine.history.steps import History, describe, step_amount, with_amount
 
 
 @dataclass

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.history.replay import REPLAYABLE_RULES, History, HistoryError, load_history
+from engine.history.replay import REPLAYABLE_RULES
+from engine.history.steps import History, HistoryError, load_history
 from engine.store import StateStore, data_dir_finding_groups
 
 SHRUNK_SUFFIX = ".shrunk.json"

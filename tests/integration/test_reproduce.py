@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from console.cli import main
-from engine.history.replay import Replay, describe, load_history, reproduce
+from engine.history.replay import Replay, reproduce
+from engine.history.steps import describe, load_history
 from engine.history.target import locate
 from tests.integration.conftest import engine_settings
 from tests.support import buggy_program
