@@ -27,6 +27,7 @@ async def _demo(settings, seed: int) -> int:
         print(f"{len(outcome.steps)} operations, {len(surprises)} surprising outcomes")
         return 1 if surprises else 0
     finally:
+        cluster.checkpoint()  # the embedded ledger's state, kept for the next run
         await cluster.close()
 
 

@@ -39,4 +39,4 @@ async def stats_flusher(engine) -> None:
     while True:
         await asyncio.sleep(engine.settings.engine.stats_flush_interval_s)
         if engine.recorder.dirty:
-            engine.save_statistics()
+            engine.checkpoint()

@@ -69,6 +69,7 @@ class Engine:
         self.problems: list[str] = self.registry.problems
         self.notes: list[str] = []
         self.runner = Runner(self)
+        self.running_marker = store.data_dir / "engine.running"  # removed by a clean close
         self._background: list[asyncio.Task] = []
         self._closed = False
 
@@ -99,12 +100,22 @@ class Engine:
         engine = cls(settings, store, cluster, core)
         report = await bootstrap(cluster, settings, core, authority, core_created=created)
         engine.notes.extend(report.lines())
-        engine.treasury.load(await engine.registry.restore(engine.client))
-        for pool_id, pool in engine.pools.items():  # histories go on where they stopped
-            engine.history.add_pool(pool_id, pool.addresses)
+        crashed = engine.running_marker.exists()  # the last engine here did not close: it crashed
+        engine.running_marker.write_text(f"{os.getpid()}\n")
+        books = cluster.restored_books  # what was counted up to the chain state restored
+        state = await engine.registry.restore(engine.client, books)
+        engine.treasury.load(state)
+        if state.get("totals"):  # the totals go on from where they were, not from zero
+            engine.recorder.totals.merge_json(state["totals"])
+        kept = books.get("history_steps", {}) if books and crashed else {}
+        for pool_id, pool in engine.pools.items():  # histories go on where the chain state is
+            engine.history.add_pool(pool_id, pool.addresses, keep_steps=kept.get(pool_id))
+        if crashed:
+            engine.notes.append("the last engine on this data directory did not close: recovered to its last "
+                                f"checkpoint{' (ledger and books together)' if books else ''}")
         for _ in range(max(0, settings.engine.target_pool_count - len(engine.pools))):
             await engine.create_pool()
-        await lifecycle.after_restart(engine)
+        await lifecycle.after_restart(engine, crashed=crashed)
         engine.problems.extend(store.problems)
         engine.save_threads()
         if start_background:
@@ -119,9 +130,10 @@ class Engine:
         self._closed = True
         await background.stop(self._background)
         await lifecycle.before_shutdown(self)
-        self.save()
+        self.checkpoint()
         self.history.close()
         await self.cluster.close()
+        self.running_marker.unlink(missing_ok=True)
 
     # ================================================================== pools
 
@@ -287,9 +299,18 @@ class Engine:
     # ================================================================== persistence
 
     def checkpoint(self) -> None:
-        """Flush everything to disk now, including the embedded ledger's snapshot."""
+        """Flush everything to disk now: the files, and the embedded ledger's snapshot together with
+        the books that count what it holds (one atomic file: after a crash the engine comes back to
+        a ledger and books that agree, losing at most what happened since this checkpoint)."""
         self.save()
-        self.cluster.checkpoint()
+        self.cluster.checkpoint(self.books())
+
+    def books(self) -> dict:
+        return {"statistics": self.registry.statistics(), "engine_state": self.engine_state(),
+                "history_steps": self.history.steps()}
+
+    def engine_state(self) -> dict:
+        return self.registry.engine_state({**self.treasury.records(), "totals": self.recorder.totals.to_json()})
 
     def save(self) -> None:
         self.save_threads()
@@ -307,4 +328,4 @@ class Engine:
         self.recorder.dirty = False
 
     def save_engine_state(self) -> None:
-        self.registry.save_engine_state(self.treasury.records())
+        self.store.save_engine_state(self.engine_state())

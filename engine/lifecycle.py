@@ -76,12 +76,16 @@ async def stop_all_threads(engine, pool_id: str | None) -> dict:
     return {"stopped": [t.thread_id for t in stopping], "count": len(stopping)}
 
 
-async def after_restart(engine) -> None:
+async def after_restart(engine, *, crashed: bool = False) -> None:
     """Threads saved as running were stopped with the engine: they start again when the
-    settings say so (a fresh session), else they are stopped."""
+    settings say so (a fresh session), else they are stopped. After a crash their sessions, which
+    nothing closed, are closed now with the stop reason "crash" and the figures of the checkpoint
+    the engine recovered to."""
     was_running = [thread for thread in engine.threads.values() if thread.status == RUNNING]
     for thread in was_running:
         set_status(thread, STOPPED)
+        if crashed:
+            await engine.runner.write_session(thread, "crash")
     if engine.settings.engine.resume_running_threads:
         await start_together(engine, was_running, "resumed_after_restart")
 

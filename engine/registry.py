@@ -99,8 +99,11 @@ class Registry:
 
     # ---- loading --------------------------------------------------------------------------------
 
-    async def restore(self, client: FrtClient) -> dict:
-        """Pools that still exist on the chain and their threads; returns the saved engine state."""
+    async def restore(self, client: FrtClient, books: dict | None = None) -> dict:
+        """Pools that still exist on the chain and their threads; returns the saved engine state.
+        `books`: what was counted up to the chain state restored (the embedded ledger's snapshot):
+        the threads' statistics and the engine state come from there rather than from the files,
+        which a crash may have left ahead of the chain (ids and derived keys never go back)."""
         for pool_id, data in self.store.load_pools().items():
             try:
                 record = PoolRecord.from_json(data)
@@ -110,7 +113,7 @@ class Registry:
                 self.pools[pool_id] = runtime
             except (ValueError, KeyError, TypeError) as exc:
                 self.problems.append(f"pool {pool_id} dropped from the registry: {exc}")
-        statistics = self.store.load_statistics()
+        statistics = books["statistics"] if books else self.store.load_statistics()
         for thread_id, data in self.store.load_threads().items():
             if data.get("pool_id") not in self.pools:
                 self.problems.append(f"thread {thread_id} dropped: its pool {data.get('pool_id')} is gone")
@@ -120,9 +123,11 @@ class Registry:
                 self._sealed_keys[thread_id] = data["wallet_keypair"]
             self.threads[thread_id] = ThreadRecord.from_json(
                 data, wallet, ThreadStats.from_json(statistics.get(thread_id)))
-        state = self.store.load_engine_state()
-        self._next_ids.update(state.get("next_ids", {}))
-        self._wallets_made = state.get("wallets_made", 0)
+        saved = self.store.load_engine_state()
+        state = books["engine_state"] if books else saved
+        for kind, next_id in (*saved.get("next_ids", {}).items(), *state.get("next_ids", {}).items()):
+            self._next_ids[kind] = max(self._next_ids.get(kind, 1), next_id)
+        self._wallets_made = max(saved.get("wallets_made", 0), state.get("wallets_made", 0))
         self.save_pools()
         return state
 
@@ -143,8 +148,10 @@ class Registry:
         return sealed
 
     def save_statistics(self) -> None:
-        self.store.save_statistics({thread_id: thread.stats.to_json() for thread_id, thread in self.threads.items()})
+        self.store.save_statistics(self.statistics())
 
-    def save_engine_state(self, records: dict) -> None:
-        """`records`: the treasury's (external_recipients, burned, minted, retired_wallets)."""
-        self.store.save_engine_state({"next_ids": self._next_ids, **records, "wallets_made": self._wallets_made})
+    def engine_state(self, records: dict) -> dict:
+        return {"next_ids": dict(self._next_ids), **records, "wallets_made": self._wallets_made}
+
+    def statistics(self) -> dict:
+        return {thread_id: thread.stats.to_json() for thread_id, thread in self.threads.items()}

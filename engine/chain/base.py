@@ -101,8 +101,11 @@ class Cluster(Protocol):
         """One line for operators: which chain and which FRT implementation is running."""
         ...
 
-    def checkpoint(self) -> None:
-        """Make what the chain holds durable now (the embedded ledger's snapshot; nothing over RPC)."""
+    restored_books: dict | None  # the books saved with the chain state it started from (embedded only)
+
+    def checkpoint(self, books: dict | None = None) -> None:
+        """Make what the chain holds durable now, together with `books` (what the engine counted up to
+        this state): the embedded ledger's snapshot holds both in one file; nothing over RPC."""
         ...
 
     async def send_transaction(self, tx: AnyTransaction) -> TxResult: ...

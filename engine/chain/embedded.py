@@ -26,14 +26,17 @@ class EmbeddedCluster:
         self.mode = ledger.mode
 
     @classmethod
-    def from_settings(cls, settings, *, upgrade_authority: Pubkey | None = None) -> "EmbeddedCluster":
+    def from_settings(cls, settings, *, upgrade_authority: Pubkey | None = None,
+                      checkpointed: bool = False) -> "EmbeddedCluster":
+        """`checkpointed`: its owner (an engine) saves the snapshot, with its books, by checkpoint();
+        otherwise (localnet) the ledger saves itself every embedded.snapshot_interval_s."""
         snapshot = Path(settings.data_dir) / SNAPSHOT_FILE if settings.embedded.persist else None
         ledger = EmbeddedLedger(
             Pubkey.from_string(settings.program.program_id),
             program_so=settings.program.program_so,
             upgrade_authority=upgrade_authority,
             snapshot_path=snapshot,
-            snapshot_interval_s=settings.embedded.snapshot_interval_s,
+            snapshot_interval_s=None if checkpointed else settings.embedded.snapshot_interval_s,
             slot_time_ms=settings.embedded.slot_time_ms,
         )
         return cls(ledger)
@@ -47,8 +50,12 @@ class EmbeddedCluster:
             return "embedded LiteSVM ledger, FRT v0.17.1070 executed by the built-in emulator"
         return "embedded LiteSVM ledger, FRT program loaded from its compiled .so"
 
-    def checkpoint(self) -> None:
-        self.ledger.save_snapshot()
+    @property
+    def restored_books(self) -> dict | None:
+        return self.ledger.restored_books
+
+    def checkpoint(self, books: dict | None = None) -> None:
+        self.ledger.save_snapshot(books)
 
     async def send_transaction(self, tx: AnyTransaction) -> TxResult:
         processed = self.ledger.process(tx)

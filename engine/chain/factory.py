@@ -10,7 +10,7 @@ async def open_cluster(settings, *, upgrade_authority: Wallet | None = None) -> 
         from engine.chain.embedded import EmbeddedCluster
 
         return EmbeddedCluster.from_settings(
-            settings, upgrade_authority=upgrade_authority.pubkey if upgrade_authority else None)
+            settings, upgrade_authority=upgrade_authority.pubkey if upgrade_authority else None, checkpointed=True)
     from engine.chain.rpc import RpcCluster
 
     cluster = RpcCluster.from_settings(settings)

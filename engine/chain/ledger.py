@@ -51,7 +51,7 @@ class EmbeddedLedger:
         upgrade_authority: Pubkey | None = None,
         emulator_factory: Callable[[Pubkey], object] | None = None,
         snapshot_path: Path | None = None,
-        snapshot_interval_s: float = 30.0,
+        snapshot_interval_s: float | None = 30.0,
         slot_time_ms: int = 400,
         status_capacity: int = 200_000,
         wall_clock: Callable[[], float] = time.time,
@@ -84,6 +84,7 @@ class EmbeddedLedger:
         self.snapshot_path = Path(snapshot_path) if snapshot_path else None
         self._snapshot_interval = snapshot_interval_s
         self._last_snapshot = self._last_tick
+        self.restored_books: dict | None = None  # the books saved with the restored snapshot
         self.restored_accounts = self._restore() if self.snapshot_path else 0
         self._start_block()
 
@@ -121,7 +122,8 @@ class EmbeddedLedger:
             return
         self._last_tick += elapsed_blocks * self._slot_seconds
         self._start_block(advance=elapsed_blocks)
-        if self.snapshot_path and now - self._last_snapshot >= self._snapshot_interval:
+        if (self.snapshot_path and self._snapshot_interval is not None
+                and now - self._last_snapshot >= self._snapshot_interval):
             self.save_snapshot()
 
     def _start_block(self, advance: int = 0) -> None:
@@ -242,8 +244,10 @@ class EmbeddedLedger:
 
     # ---- persistence ------------------------------------------------------------------------
 
-    def save_snapshot(self) -> int:
-        """Write every touched account to the snapshot file; returns how many were saved."""
+    def save_snapshot(self, books: dict | None = None) -> int:
+        """Write every touched account to the snapshot file, with `books` (what an engine counted
+        up to this state) in its header: one atomic file, so a crash can only ever return to a
+        ledger and books that agree. Returns how many accounts were saved."""
         if not self.snapshot_path:
             return 0
         accounts = []
@@ -256,12 +260,15 @@ class EmbeddedLedger:
             accounts.append((key, account))
         header = {"program_id": str(self.program_id), "mode": self.mode, "slot": self.slot,
                   "saved_at": self._wall_clock()}
+        if books is not None:
+            header["books"] = books
         write_snapshot(self.snapshot_path, header, accounts)
         self._last_snapshot = self._wall_clock()
         return len(accounts)
 
     def _restore(self) -> int:
         header, accounts = read_snapshot(self.snapshot_path)
+        self.restored_books = header.get("books")
         for key, account in accounts:
             self.svm.set_account(key, account)
             self._touched.add(key)
@@ -270,7 +277,7 @@ class EmbeddedLedger:
         return len(accounts)
 
     def close(self) -> None:
-        if self.snapshot_path:
+        if self.snapshot_path and self._snapshot_interval is not None:  # else its owner checkpoints it
             self.save_snapshot()
 
 

@@ -229,7 +229,9 @@ class RpcCluster:
     def describe(self) -> str:
         return f"Solana JSON-RPC at {self.url}"
 
-    def checkpoint(self) -> None:
+    restored_books = None  # the cluster keeps its own ledger; the engine's books are its files
+
+    def checkpoint(self, books: dict | None = None) -> None:
         """The cluster keeps its own ledger."""
 
     # ---- connection -------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from typing import Callable, Sequence
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
+from engine.atomic import atomic_write_text
 from engine.frt.client import token_address
 from engine.frt.constants import (ASSOCIATED_TOKEN_PROGRAM_ID, BPF_LOADER_UPGRADEABLE_ID,
                                   COMPUTE_BUDGET_PROGRAM_ID, RENT_SYSVAR_ID, SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID)
@@ -84,10 +85,16 @@ class PoolLog:
         self.wallets = 0
         self.file = None
 
-    def open(self, header: dict | None = None) -> None:
-        """Append from here on; an existing file's symbols and shapes are read back first."""
+    def open(self, header: dict | None = None, keep_steps: int | None = None) -> None:
+        """Append from here on; an existing file's symbols and shapes are read back first.
+        `keep_steps`: after a crash, the steps the recovered chain state holds; later ones go."""
         if self.path.exists():
-            for line in read_lines(self.path):
+            lines = read_lines(self.path)
+            if keep_steps is not None:
+                lines = _first_steps(lines, keep_steps)
+                atomic_write_text(self.path, "".join(json.dumps(line, separators=(",", ":")) + "\n"
+                                                     for line in lines))
+            for line in lines:
                 if "wallet" in line:
                     self._learn_wallet(Pubkey.from_string(line["pubkey"]), line["wallet"])
                 elif "shape" in line:
@@ -132,9 +139,10 @@ class HistoryLog:
 
     # ---- pools ------------------------------------------------------------------------------------
 
-    def add_pool(self, pool_id: str, addresses: PoolAddresses, header: dict | None = None) -> None:
+    def add_pool(self, pool_id: str, addresses: PoolAddresses, header: dict | None = None, *,
+                 keep_steps: int | None = None) -> None:
         """Start (or, after a restart, continue) the history of a pool; `header` is written only
-        into a new file."""
+        into a new file; `keep_steps`: see PoolLog.open."""
         if pool_id in self.pools:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -143,10 +151,14 @@ class HistoryLog:
             header = {"history": HISTORY_VERSION, "pool": pool_id, "program": self.program, **header}
         elif not log.path.exists():
             return  # a pool created before histories were kept: it has none
-        log.open(header)
+        log.open(header, keep_steps)
         self.pools[pool_id] = log
         for key in log.symbols:
             self.index[key] = log
+
+    def steps(self) -> dict[str, int]:
+        """Each pool's number of recorded steps (a checkpoint keeps them with the chain state)."""
+        return {pool_id: log.steps for pool_id, log in self.pools.items()}
 
     def flush(self) -> None:
         for log in self.pools.values():
@@ -237,6 +249,18 @@ class HistoryLog:
             self.index[account] = log
         log.write({"wallet": name, "pubkey": str(key)})
         return name
+
+
+def _first_steps(lines: list[dict], steps: int) -> list[dict]:
+    """The lines up to the `steps`-th step line (a history cut back to a recovered chain state)."""
+    kept, seen = [], 0
+    for line in lines:
+        if "n" in line:
+            if seen == steps:
+                break
+            seen += 1
+        kept.append(line)
+    return kept
 
 
 def read_lines(path: Path) -> list[dict]:
