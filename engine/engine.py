@@ -130,6 +130,7 @@ class Engine:
         self._closed = True
         await background.stop(self._background)
         await lifecycle.before_shutdown(self)
+        self.save_threads()
         self.checkpoint()
         self.history.close()
         await self.cluster.close()
@@ -302,7 +303,8 @@ class Engine:
         """Flush everything to disk now: the files, and the embedded ledger's snapshot together with
         the books that count what it holds (one atomic file: after a crash the engine comes back to
         a ledger and books that agree, losing at most what happened since this checkpoint)."""
-        self.save()
+        self.save_statistics()
+        self.save_engine_state()
         self.cluster.checkpoint(self.books())
 
     def books(self) -> dict:
