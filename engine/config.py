@@ -72,6 +72,20 @@ class ChainConfig(_Section):
     max_retries: int = Field(5, ge=0, description="Retries of a failed RPC request before giving up.")
     confirm_timeout_s: float = Field(
         90.0, gt=0, description="How long to wait for a transaction to confirm, in seconds.")
+    operation_deadline_s: float = Field(
+        5.0, gt=0, description="RPC: the longest a thread's operation waits for its transaction to be confirmed "
+                               "(re-broadcasting it meanwhile); past it the operation is a transient 'Unconfirmed' "
+                               "failure, its pool's lock is released, and the transaction is followed until it lands "
+                               "or its blockhash expires (never re-signed).")
+    backoff_base_s: float = Field(
+        0.05, gt=0, description="RPC: first delay before retrying a failed request or re-broadcasting a transaction; "
+                                "it doubles per attempt (with jitter) up to backoff_max_s.")
+    backoff_max_s: float = Field(
+        2.0, gt=0, description="RPC: longest delay between retries (a node's Retry-After is honoured up to 10 s).")
+    stop_grace_s: float = Field(
+        10.0, gt=0, description="How long stopping a thread waits for its operation in flight; past it the "
+                                "operation is abandoned uncounted (a transaction it sent may still land: the next "
+                                "operation reads the chain afresh and the ledger audit checks the chain itself).")
 
 
 class ProgramConfig(_Section):

@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass, field
 
 from engine.chain.base import TxResult
+from engine.chain.sender import bounded
 from engine.exceptions import OperationFailed
 from engine.frt import model
 from engine.frt.client import FrtClient
@@ -68,7 +69,11 @@ async def run_verified(client: FrtClient, pool: PoolRuntime, wallet: Wallet, ope
     prediction = predict(operation, token_type, amount, before, user_is_owner=before.pool.state.owner == wallet.pubkey,
                          expected_amount_out=expected_out)
     started = time.perf_counter()
-    result = await send(client, pool, wallet, operation, token_type, amount, expected_out)
+    # The caller holds the pool's lock: a slow chain makes this a transient "Unconfirmed" failure
+    # after the backend's operation deadline rather than a long wait. Should that transaction land
+    # later, the next operation's `before` is read afresh, so its verification stays exact.
+    with bounded():
+        result = await send(client, pool, wallet, operation, token_type, amount, expected_out)
     latency_ms = (time.perf_counter() - started) * 1000
     after = await observe(cluster, addresses, wallet.pubkey)
     outcome = Outcome(operation, token_type, amount, prediction, result, before, after, latency_ms,

@@ -8,11 +8,16 @@ with a signature, a fee and logs, exactly as on the embedded backend), then conf
 confirmed or its blockhash's last valid block height has passed (a transient
 `BlockhashExpired` result: the signature is bound to the blockhash, so the engine re-signs).
 
-Retries: connection errors, timeouts, HTTP 429 / 5xx and "node unhealthy" are retried with
-exponential backoff and jitter, up to `max_retries`; then `ChainError`. A signed transaction is
-sent again only when the previous attempt certainly did not reach the node (connection refused,
-429, 5xx); after an ambiguous failure (say a read timeout) its signature is polled instead.
-A transaction that failed in a program is never re-sent.
+Faults: until a node acknowledges it, the same signed transaction is broadcast again with
+backoff after any transient failure — connection reset, timeout, HTTP 429 / 5xx (Retry-After
+honoured), an answer lost after the node took it. Re-broadcasting is safe: the bytes and so the
+signature are the same, and a node runs a signature once. A transaction that failed in a
+program landed (it has a status): it is never sent again. An engine operation waits at most
+`operation_deadline_s` (`bounded_send`): past it its result is a transient `Unconfirmed`, the
+transaction is not re-signed, and the cluster keeps following it (`UnconfirmedResult.later`).
+
+Reads: connection errors, timeouts, HTTP 429 / 5xx and "node unhealthy" are retried with
+exponential backoff and jitter, up to `max_retries`; then `ChainError`.
 """
 from __future__ import annotations
 
@@ -51,6 +56,7 @@ from solders.transaction_status import TransactionConfirmationStatus
 
 from engine.chain.base import AirdropUnavailable, AnyTransaction, ChainError, TxResult
 from engine.chain.results import make_tx_result
+from engine.chain.sender import bounded_send
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +64,9 @@ MAINNET_GENESIS_HASH = "5eykt4UsFv8P8NJdTREpY1vzqKqZKvdpKuc147dw2N9d"
 MAX_MULTIPLE_ACCOUNTS = 100
 MAX_SIGNATURE_STATUSES = 256
 BLOCKHASH_EXPIRED = "BlockhashExpired"
+UNCONFIRMED = "Unconfirmed"
+RETRY_AFTER_CAP_S = 10.0  # a Retry-After is honoured up to this
+MIN_POLL_GAP_S = 0.01  # statuses are polled at most this often: sends acknowledged meanwhile share a poll
 
 # JSON-RPC error codes worth retrying: node unhealthy / behind, block (status) not available
 # yet, minimum context slot not reached.
@@ -162,9 +171,14 @@ def classify_failure(exc: BaseException) -> _Failure:
 
 
 @dataclass
-class _Waiter:
+class _Pending:
+    """A signature in flight: its future resolves to its confirmed status, or None once its
+    blockhash expired unseen."""
+
+    signature: Signature
     last_valid_block_height: int
     future: asyncio.Future = field(repr=False)
+    broadcaster: asyncio.Task | None = field(default=None, repr=False)
 
 
 class RpcCluster:
@@ -181,8 +195,9 @@ class RpcCluster:
         request_timeout_s: float = 30.0,
         max_retries: int = 5,
         confirm_timeout_s: float = 90.0,
-        backoff_base_s: float = 0.25,
-        backoff_max_s: float = 8.0,
+        operation_deadline_s: float = 5.0,
+        backoff_base_s: float = 0.05,
+        backoff_max_s: float = 2.0,
         poll_interval_s: float = 0.4,
         rng: random.Random | None = None,
     ) -> None:
@@ -197,6 +212,7 @@ class RpcCluster:
         self.request_timeout_s = request_timeout_s
         self.max_retries = max_retries
         self.confirm_timeout_s = confirm_timeout_s
+        self.operation_deadline_s = operation_deadline_s
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
         self.poll_interval_s = poll_interval_s
@@ -206,8 +222,14 @@ class RpcCluster:
         self._connected = False
         self.genesis_hash: str | None = None
         self._blockhash_heights: dict[Hash, int] = {}
-        self._waiters: dict[Signature, _Waiter] = {}
+        self._pending: dict[Signature, _Pending] = {}
         self._poller: asyncio.Task | None = None
+        self._poll_now: asyncio.Event | None = None
+        self._later_tasks: set[asyncio.Task] = set()
+        # Counters for benchmarks and tests.
+        self.broadcasts = 0  # sendTransaction requests made
+        self.rebroadcasts = 0  # of which after a failed attempt
+        self.status_polls = 0  # getSignatureStatuses requests made
 
     @classmethod
     def from_settings(cls, settings, **kwargs) -> "RpcCluster":
@@ -219,6 +241,9 @@ class RpcCluster:
             request_timeout_s=chain.request_timeout_s,
             max_retries=chain.max_retries,
             confirm_timeout_s=chain.confirm_timeout_s,
+            operation_deadline_s=chain.operation_deadline_s,
+            backoff_base_s=chain.backoff_base_s,
+            backoff_max_s=chain.backoff_max_s,
             **kwargs,
         )
 
@@ -269,10 +294,16 @@ class RpcCluster:
             except (asyncio.CancelledError, Exception):
                 pass
             self._poller = None
-        for waiter in self._waiters.values():
-            if not waiter.future.done():
-                waiter.future.set_exception(ChainError("cluster closed"))
-        self._waiters.clear()
+        for pending in self._pending.values():
+            if pending.broadcaster is not None:
+                pending.broadcaster.cancel()
+            if not pending.future.done():
+                pending.future.set_exception(ChainError("cluster closed"))
+                pending.future.exception()
+        self._pending.clear()
+        for task in list(self._later_tasks):
+            task.cancel()
+        await asyncio.gather(*self._later_tasks, return_exceptions=True)
         if self._client is not None:
             await self._client.close()
             self._client = None
@@ -281,20 +312,23 @@ class RpcCluster:
     # ---- requests with retries ----------------------------------------------------------------
 
     def backoff_delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Full-jitter exponential backoff: uniform(base/2, min(max, base * 2^attempt))."""
+        """Full-jitter exponential backoff: uniform(c/2, c), c = min(max, base * 2^attempt); at
+        least a Retry-After the node asked for (up to RETRY_AFTER_CAP_S)."""
         ceiling = min(self.backoff_max_s, self.backoff_base_s * (2 ** attempt))
         delay = self._rng.uniform(ceiling / 2, ceiling)
         if retry_after is not None:
-            delay = max(delay, min(retry_after, self.backoff_max_s))
+            delay = max(delay, min(retry_after, RETRY_AFTER_CAP_S))
         return delay
 
     async def _request(self, method: str, call: Callable[[AsyncClient], Awaitable[Any]],
-                       expected: type[T]) -> T:
-        """One RPC call, retried on transient failures; raises ChainError / RpcRequestError."""
+                       expected: type[T], *, retries: int | None = None) -> T:
+        """One RPC call, retried on transient failures (`retries`, default `max_retries`);
+        raises ChainError / RpcRequestError."""
         client = self._client if method == "getGenesisHash" else await self._ready()
         assert client is not None
+        retries = self.max_retries if retries is None else retries
         last: _Failure | None = None
-        for attempt in range(self.max_retries + 1):
+        for attempt in range(retries + 1):
             if attempt:
                 await asyncio.sleep(self.backoff_delay(attempt - 1, last.retry_after if last else None))
             try:
@@ -318,8 +352,8 @@ class RpcCluster:
                 raise ChainError(f"{method}: unreadable answer from {self.url}: {exc}") from None
             else:
                 return self._expect(method, resp, expected)
-            log.debug("%s failed (%s), attempt %d/%d", method, last.description, attempt + 1, self.max_retries + 1)
-        raise ChainError(f"{method}: giving up after {self.max_retries + 1} attempts against {self.url}: "
+            log.debug("%s failed (%s), attempt %d/%d", method, last.description, attempt + 1, retries + 1)
+        raise ChainError(f"{method}: giving up after {retries + 1} attempts against {self.url}: "
                          f"{last.description if last else 'unknown error'}")
 
     @staticmethod
@@ -390,52 +424,44 @@ class RpcCluster:
         `last_valid_block_height` of the transaction's blockhash; if not given it is known from
         an earlier `get_latest_blockhash` here, or fetched (the latest blockhash's height is an
         upper bound for the transaction's).
+
+        The same signed bytes are broadcast again with backoff until a node acknowledges them
+        (a node runs a signature once, so this never runs it twice), while the shared loop polls
+        its signature. Inside an engine operation (`bounded_send`) the wait ends after
+        `operation_deadline_s` with an `Unconfirmed` result whose `later` resolves to the
+        transaction's final result once known; elsewhere it ends after `confirm_timeout_s`
+        with ChainError (outcome unknown).
         """
-        client = await self._ready()
+        await self._ready()
         signature = tx.signatures[0]
         if last_valid_block_height is None:
             last_valid_block_height = self._blockhash_heights.get(tx.message.recent_blockhash)
         if last_valid_block_height is None:
             _, last_valid_block_height = await self.get_latest_blockhash()
-        wire = bytes(tx)
-        opts = TxOpts(skip_confirmation=True, skip_preflight=True, preflight_commitment=Confirmed)
-        last: _Failure | None = None
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                await asyncio.sleep(self.backoff_delay(attempt - 1, last.retry_after if last else None))
-            try:
-                resp = await client.send_raw_transaction(wire, opts)
-                self._expect("sendTransaction", resp, SendTransactionResp)
-                break
-            except RpcRequestError:
-                raise
-            except RPCException as exc:
-                failure = classify_failure(exc)
-                if not failure.transient:
-                    code, message = _rpc_error_details(exc.args[0] if exc.args else None)
-                    raise RpcRequestError("sendTransaction", code, message, exc.args[0] if exc.args else None) from None
-            except (SolanaRpcException, httpx2.HTTPError, asyncio.TimeoutError, ConnectionError) as exc:
-                failure = classify_failure(exc)
-                if not failure.transient:
-                    raise ChainError(f"sendTransaction: {failure.description}") from exc
-            except Exception as exc:
-                # The node answered something unreadable: it may have taken the transaction.
-                failure = _Failure(True, True, f"unreadable answer: {type(exc).__name__}: {exc}")
-            except BaseException as exc:
-                if type(exc).__name__ != "PanicException":  # solders panics on some malformed errors
-                    raise
-                failure = _Failure(True, True, f"unreadable answer: {exc}")
-            last = failure
-            if failure.reached_node:
-                log.debug("sendTransaction %s: %s; polling its signature instead of re-sending",
-                          signature, failure.description)
-                break
-            log.debug("sendTransaction %s failed before reaching the node (%s), attempt %d/%d",
-                      signature, failure.description, attempt + 1, self.max_retries + 1)
-        else:
-            raise ChainError(f"sendTransaction: giving up after {self.max_retries + 1} attempts against "
-                             f"{self.url}: {last.description if last else 'unknown error'}")
-        return await self._settle(signature, last_valid_block_height, tx.message)
+        pending = self._track(signature, last_valid_block_height)
+        broadcaster = asyncio.create_task(self._broadcast(pending, bytes(tx)), name=f"broadcast-{signature}")
+        pending.broadcaster = broadcaster
+        bounded = bounded_send.get()
+        timeout = self.operation_deadline_s if bounded else self.confirm_timeout_s
+        try:
+            status = await asyncio.wait_for(asyncio.shield(pending.future), timeout)
+        except asyncio.TimeoutError:
+            if not bounded:
+                self._forget(pending)
+                raise ChainError(f"transaction {signature} not confirmed within {timeout:g} s "
+                                 "and its blockhash not yet expired: outcome unknown") from None
+            # The pool's lock must not wait for a slow network: report it unconfirmed now and keep
+            # following it (re-broadcasting too) until it lands or its blockhash expires.
+            later = asyncio.create_task(self._later(pending, tx.message), name=f"later-{signature}")
+            self._later_tasks.add(later)
+            later.add_done_callback(self._later_tasks.discard)
+            return UnconfirmedResult(str(signature), timeout, later)
+        except BaseException:
+            self._forget(pending)
+            raise
+        if status is None:
+            return self._expired(signature)
+        return await self._describe(signature, status, tx.message)
 
     async def airdrop(self, address: Pubkey, lamports: int) -> TxResult:
         if not self.supports_airdrop:
@@ -450,18 +476,28 @@ class RpcCluster:
         except RpcRequestError as exc:
             raise AirdropUnavailable(f"{self.url} refused the airdrop: {exc.rpc_message}") from None
         # The faucet pays the fee and its logs are of no interest: the status is enough.
-        return await self._settle(resp.value, last_valid, None, fetch_meta=False)
-
-    async def _settle(self, signature: Signature, last_valid_block_height: int, message, *,
-                      fetch_meta: bool = True) -> TxResult:
-        status = await self.wait_for_signature(signature, last_valid_block_height)
+        status = await self.wait_for_signature(resp.value, last_valid)
         if status is None:
-            return self._expired(signature)
-        meta = await self._fetch_meta(signature) if fetch_meta else None
+            return self._expired(resp.value)
+        return make_tx_result(resp.value, status.err, (), 0, 0, status.slot, None, self.program_id)
+
+    async def _describe(self, signature: Signature, status, message) -> TxResult:
+        meta = await self._fetch_meta(signature)
         if meta is None:
             return make_tx_result(signature, status.err, (), 0, 0, status.slot, message, self.program_id)
         slot, err, logs, fee, units = meta
         return make_tx_result(signature, err, logs, fee, units, slot, message, self.program_id)
+
+    async def _later(self, pending: "_Pending", message) -> TxResult | None:
+        """The final result of a transaction reported unconfirmed: None when it did not run
+        (its blockhash expired unseen) or nothing was learnt within `confirm_timeout_s`."""
+        try:
+            status = await asyncio.wait_for(asyncio.shield(pending.future), self.confirm_timeout_s)
+            return None if status is None else await self._describe(pending.signature, status, message)
+        except (asyncio.TimeoutError, ChainError):
+            return None
+        finally:
+            self._forget(pending)
 
     def _expired(self, signature: Signature) -> TxResult:
         from engine.frt.errors import TRANSIENT, ClassifiedError
@@ -487,60 +523,162 @@ class RpcCluster:
                         meta.compute_units_consumed or 0)
         return None
 
+    # ---- broadcasting ------------------------------------------------------------------------
+
+    async def _broadcast(self, pending: "_Pending", wire: bytes) -> None:
+        """Send `wire` until a node acknowledges it or its fate is known. Retrying is always safe:
+        the bytes, and so the signature, are the same. A refusal (an RPC error that is no
+        overload) ends it; it fails the send only if no earlier attempt may have reached a node."""
+        opts = TxOpts(skip_confirmation=True, skip_preflight=True, preflight_commitment=Confirmed)
+        client = self._client
+        assert client is not None
+        maybe_delivered = False
+        attempt = 0
+        failure: _Failure | None = None
+        while not pending.future.done():
+            if attempt:
+                await asyncio.sleep(self.backoff_delay(attempt - 1, failure.retry_after if failure else None))
+                if pending.future.done():
+                    return
+            attempt += 1
+            self.broadcasts += 1
+            refusal: ChainError | None = None
+            try:
+                resp = await asyncio.wait_for(client.send_raw_transaction(wire, opts), self.request_timeout_s)
+                self._expect("sendTransaction", resp, SendTransactionResp)
+                self._wake()  # acknowledged: look for its status now
+                return
+            except RpcRequestError as exc:
+                failure, refusal = _Failure(exc.code in TRANSIENT_RPC_CODES, True, str(exc)), exc
+            except RPCException as exc:
+                failure = classify_failure(exc)
+                code, message = _rpc_error_details(exc.args[0] if exc.args else None)
+                refusal = RpcRequestError("sendTransaction", code, message, exc.args[0] if exc.args else None)
+            except (SolanaRpcException, httpx2.HTTPError, asyncio.TimeoutError, ConnectionError) as exc:
+                failure = classify_failure(exc)
+            except Exception as exc:  # an unreadable answer: the node may have taken it
+                failure = _Failure(True, True, f"unreadable answer: {type(exc).__name__}: {exc}")
+            except BaseException as exc:
+                if type(exc).__name__ != "PanicException":  # solders panics on some malformed errors
+                    raise
+                failure = _Failure(True, True, f"unreadable answer: {exc}")
+            if not failure.transient:
+                if not maybe_delivered and not pending.future.done():
+                    pending.future.set_exception(refusal or ChainError(f"sendTransaction: {failure.description}"))
+                    pending.future.exception()  # retrieved here: the caller may have stopped waiting
+                return
+            maybe_delivered = maybe_delivered or failure.reached_node
+            self.rebroadcasts += 1
+            log.debug("sendTransaction %s: %s (attempt %d); broadcasting it again", pending.signature,
+                      failure.description, attempt)
+
     # ---- confirmation -----------------------------------------------------------------------
+
+    def _track(self, signature: Signature, last_valid_block_height: int) -> "_Pending":
+        pending = self._pending.get(signature)
+        if pending is None:
+            pending = _Pending(signature, last_valid_block_height, asyncio.get_running_loop().create_future())
+            self._pending[signature] = pending
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.create_task(self._poll_signatures(), name="rpc-signature-poller")
+        return pending
+
+    def _forget(self, pending: "_Pending") -> None:
+        if pending.broadcaster is not None and not pending.broadcaster.done():
+            pending.broadcaster.cancel()
+        if self._pending.get(pending.signature) is pending:
+            del self._pending[pending.signature]
+
+    def _wake(self) -> None:
+        if self._poll_now is not None:
+            self._poll_now.set()
 
     async def wait_for_signature(self, signature: Signature, last_valid_block_height: int):
         """The confirmed TransactionStatus, or None once the blockhash has expired unseen.
 
         Raises ChainError if nothing is known after `confirm_timeout_s` (outcome unknown).
         """
-        waiter = self._waiters.get(signature)
-        if waiter is None:
-            waiter = _Waiter(last_valid_block_height, asyncio.get_running_loop().create_future())
-            self._waiters[signature] = waiter
-        if self._poller is None or self._poller.done():
-            self._poller = asyncio.create_task(self._poll_signatures(), name="rpc-signature-poller")
+        pending = self._track(signature, last_valid_block_height)
+        self._wake()
         try:
-            return await asyncio.wait_for(waiter.future, self.confirm_timeout_s)
+            return await asyncio.wait_for(asyncio.shield(pending.future), self.confirm_timeout_s)
         except asyncio.TimeoutError:
             raise ChainError(f"transaction {signature} not confirmed within {self.confirm_timeout_s:g} s "
                              "and its blockhash not yet expired: outcome unknown") from None
         finally:
-            if self._waiters.get(signature) is waiter:
-                del self._waiters[signature]
+            self._forget(pending)
 
     async def _poll_signatures(self) -> None:
-        """One loop polls every signature in flight: block height first, then statuses, so a
-        signature still unseen after the height passed its last valid height cannot land."""
-        while self._waiters:
+        """One loop polls every signature in flight, in batches: block height first, then
+        statuses, so a signature still unseen after the height passed its last valid height
+        cannot land. A failed poll is simply tried again at the next round: every waiter has a
+        deadline of its own. It polls every `poll_interval_s`, sooner (but at most every
+        MIN_POLL_GAP_S) when a send was just acknowledged."""
+        self._poll_now = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            self._poll_now.clear()
+            started = loop.time()
             try:
-                height = await self.get_block_height()
-                pending = list(self._waiters.items())
-                for start in range(0, len(pending), MAX_SIGNATURE_STATUSES):
-                    chunk = pending[start:start + MAX_SIGNATURE_STATUSES]
-                    resp = await self._request(
-                        "getSignatureStatuses",
-                        lambda c, chunk=chunk: c.get_signature_statuses([sig for sig, _ in chunk]),
-                        GetSignatureStatusesResp)
-                    for (sig, waiter), status in zip(chunk, resp.value):
-                        if waiter.future.done():
-                            continue
-                        if status is not None and status.confirmation_status in (
-                                TransactionConfirmationStatus.Confirmed, TransactionConfirmationStatus.Finalized):
-                            waiter.future.set_result(status)
-                        elif status is None and height > waiter.last_valid_block_height:
-                            waiter.future.set_result(None)
+                await self._poll_once()
             except asyncio.CancelledError:
                 raise
+            except RpcRequestError as exc:  # the node refuses the poll itself: nobody will learn anything
+                for pending in list(self._pending.values()):
+                    if not pending.future.done():
+                        pending.future.set_exception(ChainError(str(exc)))
+                        pending.future.exception()
             except Exception as exc:
-                for waiter in list(self._waiters.values()):
-                    if not waiter.future.done():
-                        waiter.future.set_exception(exc if isinstance(exc, ChainError) else ChainError(str(exc)))
-            for sig in [sig for sig, waiter in self._waiters.items() if waiter.future.done()]:
-                del self._waiters[sig]
-            if self._waiters:
-                await asyncio.sleep(self.poll_interval_s)
+                log.debug("polling signatures failed (%s); polling again", exc)
+            for signature in [s for s, pending in self._pending.items() if pending.future.done()]:
+                del self._pending[signature]
+            if not self._pending:
+                break
+            try:
+                await asyncio.wait_for(self._poll_now.wait(), self.poll_interval_s)
+            except asyncio.TimeoutError:
+                pass
+            gap = MIN_POLL_GAP_S - (loop.time() - started)
+            if gap > 0:
+                await asyncio.sleep(gap)
+
+    async def _poll_once(self) -> None:
+        height = await self._request("getBlockHeight", lambda c: c.get_block_height(commitment=Confirmed),
+                                     GetBlockHeightResp, retries=0)
+        pending = [p for p in self._pending.values() if not p.future.done()]
+        for start in range(0, len(pending), MAX_SIGNATURE_STATUSES):
+            chunk = pending[start:start + MAX_SIGNATURE_STATUSES]
+            resp = await self._request(
+                "getSignatureStatuses",
+                lambda c, chunk=chunk: c.get_signature_statuses([p.signature for p in chunk]),
+                GetSignatureStatusesResp, retries=0)
+            self.status_polls += 1
+            for entry, status in zip(chunk, resp.value):
+                if entry.future.done():
+                    continue
+                if status is not None and status.confirmation_status in (
+                        TransactionConfirmationStatus.Confirmed, TransactionConfirmationStatus.Finalized):
+                    entry.future.set_result(status)
+                elif status is None and height.value > entry.last_valid_block_height:
+                    entry.future.set_result(None)
+
+
+class UnconfirmedResult(TxResult):
+    """An operation's transaction whose outcome was not known by its deadline: a transient
+    failure now (`Unconfirmed`; it must not be re-signed: it may still land); `later` resolves
+    to its final result (None: it did not run)."""
+
+    __slots__ = ("later",)
+
+    def __init__(self, signature: str, waited_s: float, later: "asyncio.Future[TxResult | None]") -> None:
+        from engine.frt.errors import TRANSIENT, ClassifiedError
+
+        error = ClassifiedError(
+            raw=None, instruction_index=None, program=None, name=UNCONFIRMED, code=None, category=TRANSIENT,
+            message=f"{UNCONFIRMED}: no confirmation within {waited_s:g} s; it may still land (not re-sent)")
+        super().__init__(signature, False, error)
+        self.later = later
 
 
 __all__ = ["RpcCluster", "MainnetRefused", "RpcRequestError", "MAINNET_GENESIS_HASH", "is_mainnet_url",
-           "classify_failure", "BLOCKHASH_EXPIRED"]
+           "classify_failure", "BLOCKHASH_EXPIRED", "UNCONFIRMED", "UnconfirmedResult"]

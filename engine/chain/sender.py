@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from typing import Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterator, Sequence
 
 from solders.hash import Hash
 from solders.instruction import Instruction
@@ -16,8 +19,26 @@ from engine.chain.base import Cluster, TxResult
 from engine.frt.constants import COMPUTE_BUDGET_PROGRAM_ID
 from engine.wallet import Wallet
 
+log = logging.getLogger(__name__)
+
 # Outcomes that mean "this exact transaction did not run": re-sign with a fresh blockhash.
+# ("Unconfirmed" is not one: that transaction may still land, so it is never re-signed.)
 _RESIGN_ERRORS = {"BlockhashNotFound", "BlockhashExpired", "AlreadyProcessed"}
+
+# True while an engine operation sends its transaction (engine/operations.py): a backend whose
+# confirmations can take long (RPC) then waits only its operation deadline, so the pool's lock is
+# not held for a slow network, and answers a transient "Unconfirmed" past it.
+bounded_send: ContextVar[bool] = ContextVar("bounded_send", default=False)
+
+
+@contextmanager
+def bounded() -> Iterator[None]:
+    """Sends made inside wait at most the backend's operation deadline."""
+    token = bounded_send.set(True)
+    try:
+        yield
+    finally:
+        bounded_send.reset(token)
 
 
 class TransactionSender:
@@ -63,12 +84,32 @@ class TransactionSender:
             tx, blockhash = await self._unique(list(instructions), payer, signers, blockhash)
             self.sent += 1
             result = await self.cluster.send_transaction(tx)
+            later = getattr(result, "later", None)  # unconfirmed: the observer hears of it once it settles
+            if later is not None:
+                if self.observer is not None:
+                    later.add_done_callback(self._observe_later(instructions, payer, signers))
+                return result
             if result.ok or result.error_name not in _RESIGN_ERRORS:  # a fact: no judging needed here
                 if self.observer is not None:
                     self.observer(instructions, payer.pubkey, [wallet.pubkey for wallet in signers], result)
                 return result
             blockhash = await self.blockhash(newer_than=blockhash)
         return result
+
+    def _observe_later(self, instructions: Sequence[Instruction], payer: Wallet, signers: Sequence[Wallet]):
+        """A callback for an unconfirmed transaction's final result: observed if it ran (landed
+        after its operation's deadline), not at all if it did not (its blockhash expired)."""
+        observer = self.observer
+
+        def settled(later: asyncio.Future) -> None:
+            if later.cancelled() or later.exception() is not None or later.result() is None:
+                return
+            try:
+                observer(instructions, payer.pubkey, [wallet.pubkey for wallet in signers], later.result())
+            except Exception:  # a callback of the event loop: nobody above to tell
+                log.exception("observing a late transaction failed")
+
+        return settled
 
     async def _unique(self, instructions: list[Instruction], payer: Wallet, signers: Sequence[Wallet],
                       blockhash: Hash) -> tuple[Transaction, Hash]:

@@ -360,3 +360,178 @@ def test_from_settings():
     with pytest.raises(MainnetRefused):
         RpcCluster.from_settings(Settings.model_validate(
             {"chain": {"rpc_url": "https://api.mainnet-beta.solana.com"}}))
+
+
+# ------------------------------------------------------------------------------------------
+# Faults while sending: re-broadcast, Retry-After, bounded waits
+# ------------------------------------------------------------------------------------------
+
+def dropped(request: web.Request) -> web.Response:
+    """The connection is closed without an answer (what a reset or a lost answer looks like)."""
+    request.transport.abort()
+    return web.Response(status=500)
+
+
+class DroppingProxy(Proxy):
+    """A Proxy whose `drop(method, nth)` says to close the connection, before forwarding
+    (`"before"`) or after (`"after"`: the node got the request, the client gets no answer)."""
+
+    def __init__(self, upstream: str, drop: Callable[[str, int], str | None]):
+        super().__init__(upstream, lambda method, nth: None)
+        self.drop = drop
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        method = json.loads(await request.read()).get("method", "?")
+        when = self.drop(method, self.seen[method] + 1)
+        if when == "before":
+            self.seen[method] += 1
+            return dropped(request)
+        answer = await super()._handle(request)
+        return dropped(request) if when == "after" else answer
+
+
+async def test_send_reset_before_reaching_the_node_is_broadcast_again(localnet_server, localnet_ledger):
+    """A reset says nothing about whether the node got the transaction: the same signed bytes are
+    sent again (before: its signature was polled until the blockhash expired, ~60 s)."""
+    async with DroppingProxy(localnet_server.url,
+                             lambda method, nth: "before" if method == "sendTransaction" and nth <= 2 else None) as proxy:
+        cluster = make_cluster(proxy.url, localnet_ledger.program_id, confirm_timeout_s=3.0)
+        try:
+            payer = await funded(cluster, 10**9)
+            blockhash, _ = await cluster.get_latest_blockhash()
+            tx = transfer_tx(payer, Pubkey.new_unique(), 1_000_000, blockhash)
+            result = await cluster.send_transaction(tx)
+            assert result.ok and result.signature == str(tx.signatures[0])
+            assert proxy.seen["sendTransaction"] == 3 and proxy.forwarded["sendTransaction"] == 1
+            assert cluster.rebroadcasts == 2
+        finally:
+            await cluster.close()
+
+
+async def test_answer_lost_after_forwarding_runs_the_transaction_once(localnet_server, localnet_ledger):
+    """The node ran it, the answer was lost, the same transaction is broadcast again: the node
+    deduplicates the signature, so the transfer happens (and costs its fee) once."""
+    async with DroppingProxy(localnet_server.url,
+                             lambda method, nth: "after" if method == "sendTransaction" and nth <= 2 else None) as proxy:
+        cluster = make_cluster(proxy.url, localnet_ledger.program_id)
+        try:
+            payer = await funded(cluster, 10**9)
+            recipient = Pubkey.new_unique()
+            blockhash, _ = await cluster.get_latest_blockhash()
+            # No status until the third broadcast, so that the lost answers are what the cluster sees.
+            proxy.policy = lambda method, nth: (web.Response(status=503) if method == "getSignatureStatuses"
+                                                and proxy.seen["sendTransaction"] < 3 else None)
+            result = await cluster.send_transaction(transfer_tx(payer, recipient, 1_000_000, blockhash))
+            assert result.ok and result.fee == 5000
+            assert proxy.forwarded["sendTransaction"] == 3 and cluster.rebroadcasts == 2
+            assert await cluster.get_balance(recipient) == 1_000_000
+            assert await cluster.get_balance(payer.pubkey()) == 10**9 - 1_000_000 - 5000
+        finally:
+            await cluster.close()
+
+
+async def test_retry_after_is_honoured(localnet_server, localnet_ledger):
+    sent_at: list[float] = []
+
+    def policy(method: str, nth: int):
+        if method == "sendTransaction":
+            sent_at.append(asyncio.get_running_loop().time())
+            if nth == 1:
+                return web.Response(status=429, text="slow down", headers={"Retry-After": "0.4"})
+        return None
+
+    async with Proxy(localnet_server.url, policy) as proxy:
+        cluster = make_cluster(proxy.url, localnet_ledger.program_id)
+        try:
+            payer = await funded(cluster, 10**9)
+            blockhash, _ = await cluster.get_latest_blockhash()
+            assert (await cluster.send_transaction(transfer_tx(payer, Pubkey.new_unique(), 1_000_000, blockhash))).ok
+            assert len(sent_at) == 2 and sent_at[1] - sent_at[0] >= 0.4  # backoff_max_s is 0.05 here
+        finally:
+            await cluster.close()
+
+
+async def test_a_program_failure_is_never_sent_again(localnet_server, localnet_ledger):
+    async with DroppingProxy(localnet_server.url, lambda method, nth: None) as proxy:
+        cluster = make_cluster(proxy.url, localnet_ledger.program_id)
+        try:
+            payer = await funded(cluster, 10**9)
+            blockhash, _ = await cluster.get_latest_blockhash()
+            result = await cluster.send_transaction(transfer_tx(payer, Pubkey.new_unique(), 10**12, blockhash))
+            assert not result.ok and result.error.is_expected
+            await asyncio.sleep(0.2)
+            assert proxy.seen["sendTransaction"] == 1 and cluster.rebroadcasts == 0
+        finally:
+            await cluster.close()
+
+
+async def test_bounded_send_is_unconfirmed_at_its_deadline_and_followed_until_it_lands(
+        localnet_server, localnet_ledger):
+    """Inside an operation (`bounded`) the wait ends at operation_deadline_s with a transient
+    Unconfirmed result, never re-signed; `later` gives the final result once the node answers."""
+    from engine.chain.rpc import UNCONFIRMED, UnconfirmedResult
+    from engine.chain.sender import bounded
+
+    answering = asyncio.Event()
+    answering.set()
+
+    def policy(method: str, nth: int):
+        if method in ("getSignatureStatuses", "sendTransaction") and not answering.is_set():
+            return web.Response(status=503)
+        return None
+
+    async with Proxy(localnet_server.url, policy) as proxy:
+        cluster = make_cluster(proxy.url, localnet_ledger.program_id, operation_deadline_s=0.3)
+        try:
+            payer = await funded(cluster, 10**9)
+            recipient = Pubkey.new_unique()
+            blockhash, _ = await cluster.get_latest_blockhash()
+            answering.clear()
+            started = asyncio.get_running_loop().time()
+            with bounded():
+                result = await cluster.send_transaction(transfer_tx(payer, recipient, 1_000_000, blockhash))
+            assert asyncio.get_running_loop().time() - started < 1.0
+            assert isinstance(result, UnconfirmedResult) and not result.ok
+            assert result.error.name == UNCONFIRMED and result.error.is_transient
+            assert proxy.forwarded["sendTransaction"] == 0
+            answering.set()  # the network is back: the same transaction is broadcast and lands
+            final = await asyncio.wait_for(result.later, 5)
+            assert final is not None and final.ok and final.signature == result.signature
+            assert await cluster.get_balance(recipient) == 1_000_000
+        finally:
+            await cluster.close()
+
+
+async def test_sender_observes_an_unconfirmed_transaction_once_it_settles(localnet_server, localnet_ledger):
+    from engine.chain.sender import TransactionSender, bounded
+    from engine.wallet import Wallet
+
+    answering = asyncio.Event()
+
+    def policy(method: str, nth: int):
+        if method == "getSignatureStatuses" and not answering.is_set():
+            return web.Response(status=503)
+        return None
+
+    async with Proxy(localnet_server.url, policy) as proxy:
+        cluster = make_cluster(proxy.url, localnet_ledger.program_id, operation_deadline_s=0.3)
+        try:
+            answering.set()
+            payer = Wallet.from_keypair(await funded(cluster, 10**9))
+            answering.clear()
+            sender = TransactionSender(cluster)
+            observed = []
+            sender.observer = lambda instructions, payer_key, signers, result: observed.append(result)
+            from solders.system_program import TransferParams, transfer
+
+            ix = transfer(TransferParams(from_pubkey=payer.pubkey, to_pubkey=Pubkey.new_unique(), lamports=1_000_000))
+            with bounded():
+                result = await sender.send([ix], payer)
+            assert result.error.name == "Unconfirmed" and sender.sent == 1 and observed == []  # not re-signed
+            answering.set()
+            await asyncio.wait_for(result.later, 5)
+            await asyncio.sleep(0)
+            assert [r.signature for r in observed] == [result.signature] and observed[0].ok
+            assert proxy.forwarded["sendTransaction"] == 1
+        finally:
+            await cluster.close()
