@@ -161,7 +161,7 @@ class HeadlessRun:
             await self._progress(engine, started)
             elapsed = time.monotonic() - started
             await engine.stop_all_threads()
-            audit = await engine.ledger_audit()
+            audit = await self._audit(engine)
         except Exception as exc:
             if not isinstance(exc, EngineError):  # a bug: keep the evidence
                 traceback.print_exc()
@@ -181,6 +181,20 @@ class HeadlessRun:
             write_junit(Path(self.args.junit).expanduser(), report)
             print(f"junit: {self.args.junit}")
         return report["verdict"]["exit_code"]
+
+    async def _audit(self, engine) -> dict | None:
+        """The ledger audit, or None (the run fails: audit not run) when the chain does not answer
+        within chain.stop_grace_s: the run ends on time whatever the chain does."""
+        from engine.chain.base import ChainError
+        from engine.exceptions import ChainUnavailable
+
+        grace = self.settings.chain.stop_grace_s
+        try:
+            return await asyncio.wait_for(engine.ledger_audit(), grace)
+        except (asyncio.TimeoutError, ChainUnavailable, ChainError) as exc:
+            reason = f"no answer within {grace:g} s" if isinstance(exc, asyncio.TimeoutError) else str(exc)
+            print(f"ledger audit not run: the chain did not answer ({reason})", file=sys.stderr, flush=True)
+            return None
 
     # ---- progress -----------------------------------------------------------------------------
 
