@@ -32,6 +32,7 @@ CONFIG_PATH_ENV = "FRT_STRESS_CONFIG"
 DEFAULT_PROGRAM_ID = "4aeVqtWhrUh6wpX8acNj2hpWXKEQwxjA3PYb2sHhNyCn"
 
 Source = Literal["default", "file", "env", "override"]
+SECRET_FIELDS = {"api_key"}  # never echoed in error messages
 
 
 class ConfigError(Exception):
@@ -141,6 +142,20 @@ class LocalnetConfig(_Section):
     port: int = Field(8899, ge=1, le=65535, description="JSON-RPC port of the local validator.")
 
 
+def api_key_problem(key: str) -> str | None:
+    """Why `key` cannot be an API key, or None. Clients' keys arrive trimmed of surrounding blanks
+    (HTTP headers), so a key of blanks or with blanks around it could never match."""
+    if not key.strip():
+        return "api_key must not be blank"
+    if key != key.strip():
+        return "api_key must not start or end with blanks (spaces, tabs, newlines)"
+    if any(ord(char) < 32 or ord(char) == 127 for char in key):
+        return "api_key must not contain control characters"
+    if len(key) < 16:
+        return "api_key must be at least 16 characters long"
+    return None
+
+
 class ApiConfig(_Section):
     """The JSON-RPC API (`frt-stress serve`, and the console's listener)."""
 
@@ -149,7 +164,7 @@ class ApiConfig(_Section):
     port: int = Field(8080, ge=0, le=65535, description="Port the API listens on (0 = any free port).")
     api_key: str | None = Field(
         None, description="API key clients send as 'Authorization: Bearer KEY' or 'X-API-Key: KEY' "
-                          "(at least 16 characters); unset = no key (loopback only).",
+                          "(at least 16 characters, no blanks around it); unset = no key (loopback only).",
         json_schema_extra={"example": "a-long-random-string-of-your-own"})
     allowed_ips: list[str] = Field(
         [], description="Client addresses or CIDR ranges allowed to connect (empty = any).")
@@ -168,7 +183,19 @@ class ApiConfig(_Section):
     tls_key: UserPath | None = Field(
         None, description="Private key (PEM) of tls_cert.", json_schema_extra={"example": "/path/to/key.pem"})
     audit_log: bool = Field(
-        True, description="Append every state-changing call to <data_dir>/audit.log (JSON lines).")
+        True, description="Append every state-changing call to <data_dir>/audit.log (JSON lines, params cut to "
+                          "a bounded size).")
+    audit_log_max_bytes: int = Field(
+        10_485_760, ge=4096, description="Size at which audit.log is rotated: renamed audit.log.1 (older ones "
+                                         "shifted to .2, .3, ...) and a new one started.")
+    audit_log_backups: int = Field(
+        5, ge=1, description="Rotated audit logs kept (audit.log.1 ... audit.log.N); older ones are deleted.")
+    read_timeout_s: float = Field(
+        5.0, gt=0, description="Seconds a client has to send a request's body once its headers have arrived; a "
+                               "slower or half-sent request is answered HTTP 408 and its connection closed.")
+    idle_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds a connection may go without sending a complete request's headers "
+                                "(from when it opened or got its last answer) before the server closes it.")
     status_cache_ms: int = Field(
         250, ge=0, description="Reuse answers of the status reads (get_all_threads, ...) for this many ms "
                                "(0 = off); a state-changing call through the API clears them.")
@@ -180,9 +207,9 @@ class ApiConfig(_Section):
 
     @field_validator("api_key")
     @classmethod
-    def _long_enough(cls, value: str | None) -> str | None:
-        if value is not None and len(value) < 16:
-            raise ValueError("api_key must be at least 16 characters long")
+    def _usable_key(cls, value: str | None) -> str | None:
+        if value is not None and (problem := api_key_problem(value)):
+            raise ValueError(problem)
         return value
 
     @field_validator("allowed_ips")
@@ -386,7 +413,8 @@ def _format_validation_error(exc: ValidationError, layers: dict[str, dict[str, A
         else:
             msg = err["msg"].removeprefix("Value error, ")
             got = err.get("input")
-            got = f" (got {got!r})" if isinstance(got, (str, int, float, bool)) else ""
+            secret = key.rsplit(".", 1)[-1] in SECRET_FIELDS
+            got = f" (got {got!r})" if isinstance(got, (str, int, float, bool)) and not secret else ""
             lines.append(f"{where}: {key}: {msg}{got}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 

@@ -1,14 +1,11 @@
-"""Security pieces of the API: key check, address allow-list, per-client rate limit, audit log."""
+"""Security pieces of the API: key check, address allow-list, per-client rate limit, redaction
+(the audit log itself is rpcapi/audit.py)."""
 from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
-import os
 import re
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Mapping
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
@@ -110,38 +107,15 @@ class RateLimiter:
         self._buckets = {client: state for client, state in self._buckets.items() if now - state[1] < full_after}
 
 
+def is_secret_name(name: Any) -> bool:
+    """A key named like *key*, *secret*, *passphrase*, *password*: its value is never written out."""
+    return isinstance(name, str) and _SECRET_KEY_RE.search(name) is not None
+
+
 def redact(value: Any) -> Any:
     """`value` with anything under a key named like *key*, *secret*, *passphrase*, *password* hidden."""
     if isinstance(value, dict):
-        return {k: REDACTED if isinstance(k, str) and _SECRET_KEY_RE.search(k) else redact(v)
-                for k, v in value.items()}
+        return {k: REDACTED if is_secret_name(k) else redact(v) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(item) for item in value]
     return value
-
-
-class AuditLog:
-    """JSON lines appended to <data_dir>/audit.log: one per state-changing call (and per
-    rejected unauthorised or forbidden request)."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._file = None
-
-    def write(self, **entry: Any) -> None:
-        if self.path is None:
-            return
-        if self._file is None:  # opened at the first entry: a server that changed nothing leaves no file
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            self._file = os.fdopen(fd, "a", encoding="utf-8", buffering=1)
-        record = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
-        record.update(entry)
-        if "params" in record:
-            record["params"] = redact(record["params"])
-        self._file.write(json.dumps(record, default=str, separators=(",", ":")) + "\n")
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None

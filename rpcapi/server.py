@@ -13,10 +13,17 @@ exception is logged here and answered with -32603 "Internal error", never with i
 
 Security (rpcapi/auth.py), on by default: loopback only unless an API key is configured; the
 key is required on every endpoint once set; optional client allow-list; a token-bucket rate
-limit per client address; a body size and batch length limit; CORS only for configured
-origins (a request from any other browser origin is refused, which also stops cross-site
-requests and DNS rebinding against a key-less loopback listener); JSON content type required
-on /rpc; optional TLS; an audit log of every state-changing call.
+limit per client address (requests with the right key and the others in separate buckets, so
+that a flood of unauthenticated requests cannot lock out the key's holder); a body size and batch
+length limit; CORS only for configured origins (a request from any other browser origin is
+refused, which also stops cross-site requests and DNS rebinding against a key-less loopback
+listener); JSON content type required on /rpc; optional TLS; an audit log of every
+state-changing call, bounded and rotated (rpcapi/audit.py).
+
+Hostile or broken clients: a body is read within api.read_timeout_s and decoded here
+(rpcapi/body.py), so that any unreadable body gets a 4xx JSON-RPC error; a connection that does
+not complete a request's headers within api.idle_timeout_s is closed; client errors are logged
+in one line each (rpcapi/client_errors.py), tracebacks only for the server's own bugs.
 """
 from __future__ import annotations
 
@@ -37,8 +44,12 @@ from pydantic import ValidationError
 from engine.chain.base import ChainError
 from engine.exceptions import ChainUnavailable, EngineError
 from engine.sharding.protocol import ShardInternalError
+from engine.config import api_key_problem
 from rpcapi import openrpc
-from rpcapi.auth import AllowList, ApiConfigError, AuditLog, RateLimiter, is_loopback, key_matches, presented_key
+from rpcapi.audit import AuditLog
+from rpcapi.auth import AllowList, ApiConfigError, RateLimiter, is_loopback, key_matches, presented_key
+from rpcapi.body import BodyError, read_body
+from rpcapi.client_errors import HttpServerLog, log_client_error
 from rpcapi.methods import (
     ERRORS,
     FORBIDDEN,
@@ -55,7 +66,6 @@ from rpcapi.methods import (
 
 log = logging.getLogger(__name__)
 
-JSON_CONTENT_TYPES = {"application/json", "application/json-rpc", "application/jsonrequest"}
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 _CORS_ALLOW_HEADERS = "Authorization, X-API-Key, Content-Type"
 _HEALTH_TIMEOUT_S = 5.0
@@ -196,6 +206,15 @@ class _RateLimited(Exception):
     pass
 
 
+def _describe(exc: _CallError) -> str:
+    """A call error for the log: its message and where its params went wrong (never their values)."""
+    text = exc.message or ERRORS[exc.code].message
+    if isinstance(exc.data, list):
+        text += ": " + "; ".join(f"{'.'.join(map(str, item.get('loc', [])))} {item.get('msg', '')}"
+                                 for item in exc.data[:3] if isinstance(item, dict))
+    return text
+
+
 def with_listen(api_config, host: str | None = None, port: int | None = None):
     """`api_config` with host / port overridden (validated: a bad port raises ValueError)."""
     updates = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
@@ -205,7 +224,10 @@ def with_listen(api_config, host: str | None = None, port: int | None = None):
 
 
 def check_listen(config) -> None:
-    """Refuse a configuration that would expose a key-less API beyond this machine."""
+    """Refuse a configuration that would expose a key-less API beyond this machine, or whose key
+    no client could present."""
+    if config.api_key is not None and (problem := api_key_problem(config.api_key)):
+        raise ApiConfigError(f"api.api_key: {problem}")
     if not is_loopback(config.host) and not config.api_key:
         raise ApiConfigError(
             f"refusing to listen on {config.host} without an API key: set api.api_key in the config file "
@@ -223,7 +245,8 @@ class ApiServer:
         self.ssl_context = self._ssl_context() if config.tls_cert else None
         self.allow_list = AllowList(config.allowed_ips)
         self.limiter = RateLimiter(config.rate_limit_per_s, config.rate_limit_burst)
-        self.audit = AuditLog(self.data_dir / "audit.log" if config.audit_log else None)
+        self.audit = AuditLog(self.data_dir / "audit.log" if config.audit_log else None,
+                              max_bytes=config.audit_log_max_bytes, backups=config.audit_log_backups)
         from rpcapi.metrics import ApiMetrics
 
         self.metrics = ApiMetrics(engine)
@@ -256,7 +279,13 @@ class ApiServer:
 
     async def start(self) -> tuple[str, int]:
         """Listen; returns the bound (host, port)."""
-        self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
+        config = self.config
+        # Bodies are decompressed by rpcapi/body.py; a connection without a complete request's
+        # headers is closed after idle_timeout_s (aiohttp's keep-alive timer also runs from the
+        # connection's start); an unread body is drained for at most read_timeout_s.
+        self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False, auto_decompress=False,
+                                     keepalive_timeout=config.idle_timeout_s, lingering_time=config.read_timeout_s,
+                                     logger=HttpServerLog(logging.getLogger("aiohttp.server")))
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port, ssl_context=self.ssl_context,
                            backlog=1024)
@@ -303,6 +332,7 @@ class ApiServer:
                 headers: dict | None = None) -> web.Response:
         reason = ERRORS[code].name
         self.metrics.rejected.labels(reason).inc()
+        log_client_error(request.remote, status, reason, message)
         if code in (UNAUTHORIZED, FORBIDDEN):
             self.audit.write(client=request.remote, method=None, path=request.path, outcome="rejected",
                              reason=reason)
@@ -340,21 +370,32 @@ class ApiServer:
                                 request)
         return await handler(request)
 
+    def _authenticated(self, request: web.Request) -> bool:
+        """Whether the request carries the configured key (True when none is configured)."""
+        key = self.config.api_key
+        return not key or key_matches(key, presented_key(request.headers))
+
+    def _bucket(self, request: web.Request) -> str:
+        """The rate-limit bucket of a request: its client address, apart for requests without
+        the right key, so that they (a brute force, a misconfigured client) throttle only
+        themselves and never the key's holder at the same address."""
+        client = request.remote or "?"
+        return client if self._authenticated(request) else f"{client} unauthenticated"
+
     @web.middleware
     async def _rate_limit_mw(self, request: web.Request, handler):
-        client = request.remote or "?"
-        if not self.limiter.take(client):
-            return self._rate_limited(request, client, 1)
+        bucket = self._bucket(request)
+        if not self.limiter.take(bucket):
+            return self._rate_limited(request, bucket, 1)
         return await handler(request)
 
-    def _rate_limited(self, request: web.Request, client: str, cost: int) -> web.Response:
+    def _rate_limited(self, request: web.Request, bucket: str, cost: int) -> web.Response:
         return self._reject(429, RATE_LIMITED, "rate limit exceeded: slow down", request,
-                            {"Retry-After": str(self.limiter.retry_after(client, cost))})
+                            {"Retry-After": str(self.limiter.retry_after(bucket, cost))})
 
     @web.middleware
     async def _auth_mw(self, request: web.Request, handler):
-        key = self.config.api_key
-        if key and not key_matches(key, presented_key(request.headers)):
+        if not self._authenticated(request):
             return self._reject(401, UNAUTHORIZED, "missing or wrong API key: send 'Authorization: Bearer KEY' "
                                                    "or 'X-API-Key: KEY'", request,
                                 {"WWW-Authenticate": 'Bearer realm="frt-stress"'})
@@ -362,25 +403,17 @@ class ApiServer:
 
     # ================================================================== endpoints
 
-    async def _rpc(self, request: web.Request) -> web.Response:
-        if request.content_type not in JSON_CONTENT_TYPES:
-            return self._json_response(415, _error_body(None, INVALID_REQUEST,
-                                                        "Content-Type must be application/json"))
-        too_large = _error_body(None, INVALID_REQUEST,
-                                f"request body larger than api.max_body_bytes ({self.config.max_body_bytes})")
-        if request.content_length is not None and request.content_length > self.config.max_body_bytes:
-            self.metrics.rejected.labels("TooLarge").inc()
-            return self._json_response(413, too_large)
+    async def _rpc(self, request: web.Request) -> web.StreamResponse:
         try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            self.metrics.rejected.labels("TooLarge").inc()
-            return self._json_response(413, too_large)
+            body = await read_body(request, max_bytes=self.config.max_body_bytes, timeout_s=self.config.read_timeout_s)
+        except BodyError as exc:
+            return await self._refuse_body(request, exc)
         client = request.remote or "?"
+        bucket = self._bucket(request)
         try:
-            payload = await self.handle(body, client)
+            payload = await self.handle(body, client, bucket)
         except _RateLimited:
-            return self._rate_limited(request, client, 1)
+            return self._rate_limited(request, bucket, 1)
         if payload is None:
             return web.Response(status=204, headers=_HEADERS)
         if isinstance(payload, _Deflatable):
@@ -389,6 +422,22 @@ class ApiServer:
                                     headers={**_HEADERS, "Content-Encoding": "deflate", "Vary": "Accept-Encoding"})
             payload = payload.plain()
         return self._json_response(200, payload)
+
+    async def _refuse_body(self, request: web.Request, exc: BodyError) -> web.StreamResponse:
+        reason = {408: "Timeout", 413: "TooLarge", 415: "UnsupportedMediaType"}.get(exc.status, "BadBody")
+        self.metrics.rejected.labels(reason).inc()
+        log_client_error(request.remote, exc.status, reason, exc.message)
+        code = PARSE_ERROR if exc.parse else INVALID_REQUEST
+        message = f"{ERRORS[code].message}: {exc.message}"
+        response = self._json_response(exc.status, _error_body(None, code, message))
+        if exc.close:
+            # The rest of the body may still be on its way (or never come): answer, then close
+            # at once rather than let aiohttp wait for the body to end (its lingering close).
+            response.force_close()
+            await response.prepare(request)
+            await response.write_eof()
+            request.protocol.force_close()
+        return response
 
     @staticmethod
     def _json_response(status: int, body: bytes) -> web.Response:
@@ -409,22 +458,28 @@ class ApiServer:
 
     # ================================================================== JSON-RPC processing
 
-    async def handle(self, body: bytes, client: str = "local") -> bytes | _Deflatable | None:
+    async def handle(self, body: bytes | str, client: str = "local",
+                     bucket: str | None = None) -> bytes | _Deflatable | None:
         """Answer one HTTP body: the response bytes (or a _Deflatable for a large cached answer),
         or None when there is nothing to answer (notifications only). Raises _RateLimited when a
-        batch exceeds the client's budget."""
+        batch exceeds the budget of the rate-limit `bucket` (default: the client's)."""
         try:
-            data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
-        except (UnicodeDecodeError, ValueError, RecursionError):
+            text = body.decode("utf-8") if isinstance(body, bytes) else body
+            data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             self.metrics.observe_call("<invalid>", str(PARSE_ERROR), 0.0)
+            log_client_error(client, 200, "Parse error", str(exc))
             return _error_body(None, PARSE_ERROR)
         if isinstance(data, list):
+            problem = None
             if not data:
-                return _error_body(None, INVALID_REQUEST, "Invalid Request: empty batch")
-            if len(data) > self.config.max_batch:
-                return _error_body(None, INVALID_REQUEST, f"Invalid Request: batch of {len(data)} requests; "
-                                                          f"api.max_batch is {self.config.max_batch}")
-            if len(data) > 1 and not self.limiter.take(client, len(data) - 1):  # the HTTP request paid for one
+                problem = "Invalid Request: empty batch"
+            elif len(data) > self.config.max_batch:
+                problem = f"Invalid Request: batch of {len(data)} requests; api.max_batch is {self.config.max_batch}"
+            if problem:
+                log_client_error(client, 200, "Invalid Request", problem)
+                return _error_body(None, INVALID_REQUEST, problem)
+            if len(data) > 1 and not self.limiter.take(bucket or client, len(data) - 1):  # the request paid one
                 raise _RateLimited()
             answers = [await self._one(entry, client) for entry in data]
             answers = [answer.plain() if isinstance(answer, _Deflatable) else answer
@@ -435,10 +490,13 @@ class ApiServer:
     async def _one(self, request: Any, client: str) -> bytes | None:
         started = time.perf_counter()
         if not isinstance(request, dict):
+            log_client_error(client, 200, "Invalid Request", "not an object")
             return _error_body(None, INVALID_REQUEST, "Invalid Request: not an object")
         request_id = request.get("id")
         if not _is_id(request_id):
-            return _error_body(None, INVALID_REQUEST, "Invalid Request: id must be a string, a number or null")
+            problem = "Invalid Request: id must be a string, a number or null"
+            log_client_error(client, 200, "Invalid Request", problem)
+            return _error_body(None, INVALID_REQUEST, problem)
         problem = None
         name = request.get("method")
         params = request.get("params", {})
@@ -450,6 +508,7 @@ class ApiServer:
             problem = "Invalid Request: params must be an object or an array"
         if problem:
             self.metrics.observe_call("<invalid>", str(INVALID_REQUEST), time.perf_counter() - started)
+            log_client_error(client, 200, "Invalid Request", problem)
             return _error_body(request_id, INVALID_REQUEST, problem)
         notification = "id" not in request
         method = METHODS.get(name)
@@ -459,6 +518,8 @@ class ApiServer:
                 raise _CallError(METHOD_NOT_FOUND, f"Method not found: {name[:_MAX_ECHOED_METHOD]}")
             result = await self._call(method, params)
         except _CallError as exc:
+            if exc.code in (METHOD_NOT_FOUND, INVALID_PARAMS):
+                log_client_error(client, 200, name, _describe(exc))
             self._account(method, name, params, client, request_id, notification, exc.code, started)
             return None if notification else _error_body(request_id, exc.code, exc.message, exc.data)
         self._account(method, name, params, client, request_id, notification, None, started)
@@ -472,6 +533,7 @@ class ApiServer:
                  notification: bool, code: int | None, started: float) -> None:
         outcome = "ok" if code is None else str(code)
         self.metrics.observe_call(method.name if method else "<unknown>", outcome, time.perf_counter() - started)
+
         if method is not None and method.state_changing:
             entry = {"client": client, "method": method.name, "params": params, "outcome": outcome}
             if not notification:

@@ -190,3 +190,35 @@ def test_sources_map(tmp_path, monkeypatch):
     assert sources["chain.max_retries"] == "default"
     assert set(sources) == set(loaded.values())
     assert loaded.values()["embedded.slot_time_ms"] == 100
+
+
+@pytest.mark.parametrize("key, problem", [
+    (" " * 16, "api_key must not be blank"),
+    ("\t" * 16, "api_key must not be blank"),
+    ("  a-long-enough-key-0123  ", "api_key must not start or end with blanks"),
+    ("a-long-enough-key-0123\n", "api_key must not start or end with blanks"),
+    ("a-long-enough\x1bkey-0123", "api_key must not contain control characters"),
+    ("short", "api_key must be at least 16 characters"),
+])
+def test_unusable_api_keys_are_refused_naming_the_setting(monkeypatch, key, problem):
+    monkeypatch.setenv("FRT_STRESS_API__API_KEY", key)
+    with pytest.raises(ConfigError) as err:
+        load_config()
+    assert "FRT_STRESS_API__API_KEY" in str(err.value) and f"api.api_key: {problem}" in str(err.value)
+    assert not key.strip() or key.strip() not in str(err.value)  # a secret is never echoed
+
+
+def test_an_api_key_with_inner_blanks_is_fine(monkeypatch):
+    monkeypatch.setenv("FRT_STRESS_API__API_KEY", "correct horse battery staple")
+    assert load_config().settings.api.api_key == "correct horse battery staple"
+
+
+def test_api_limits_defaults_and_bounds(tmp_path):
+    api = load_config().settings.api
+    assert (api.read_timeout_s, api.idle_timeout_s) == (5.0, 10.0)
+    assert (api.audit_log_max_bytes, api.audit_log_backups) == (10 * 1024 * 1024, 5)
+    for text, key in (("read_timeout_s = 0", "api.read_timeout_s"), ("idle_timeout_s = -1", "api.idle_timeout_s"),
+                      ("audit_log_max_bytes = 100", "api.audit_log_max_bytes"),
+                      ("audit_log_backups = 0", "api.audit_log_backups")):
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            load_config(write(tmp_path / "c.toml", f"[api]\n{text}\n"))
