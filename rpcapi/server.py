@@ -42,9 +42,9 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from engine.chain.base import ChainError
+from engine.config import api_key_problem
 from engine.exceptions import ChainUnavailable, EngineError
 from engine.sharding.protocol import ShardInternalError
-from engine.config import api_key_problem
 from rpcapi import openrpc
 from rpcapi.audit import AuditLog
 from rpcapi.auth import AllowList, ApiConfigError, RateLimiter, is_loopback, key_matches, presented_key
@@ -213,6 +213,10 @@ def _describe(exc: _CallError) -> str:
         text += ": " + "; ".join(f"{'.'.join(map(str, item.get('loc', [])))} {item.get('msg', '')}"
                                  for item in exc.data[:3] if isinstance(item, dict))
     return text
+
+
+def _log_invalid_request(client: str, problem: str) -> None:
+    log_client_error(client, 200, "Invalid Request", problem.removeprefix("Invalid Request: "))
 
 
 def with_listen(api_config, host: str | None = None, port: int | None = None):
@@ -477,7 +481,7 @@ class ApiServer:
             elif len(data) > self.config.max_batch:
                 problem = f"Invalid Request: batch of {len(data)} requests; api.max_batch is {self.config.max_batch}"
             if problem:
-                log_client_error(client, 200, "Invalid Request", problem)
+                _log_invalid_request(client, problem)
                 return _error_body(None, INVALID_REQUEST, problem)
             if len(data) > 1 and not self.limiter.take(bucket or client, len(data) - 1):  # the request paid one
                 raise _RateLimited()
@@ -490,12 +494,12 @@ class ApiServer:
     async def _one(self, request: Any, client: str) -> bytes | None:
         started = time.perf_counter()
         if not isinstance(request, dict):
-            log_client_error(client, 200, "Invalid Request", "not an object")
+            _log_invalid_request(client, "not an object")
             return _error_body(None, INVALID_REQUEST, "Invalid Request: not an object")
         request_id = request.get("id")
         if not _is_id(request_id):
             problem = "Invalid Request: id must be a string, a number or null"
-            log_client_error(client, 200, "Invalid Request", problem)
+            _log_invalid_request(client, problem)
             return _error_body(None, INVALID_REQUEST, problem)
         problem = None
         name = request.get("method")
@@ -508,7 +512,7 @@ class ApiServer:
             problem = "Invalid Request: params must be an object or an array"
         if problem:
             self.metrics.observe_call("<invalid>", str(INVALID_REQUEST), time.perf_counter() - started)
-            log_client_error(client, 200, "Invalid Request", problem)
+            _log_invalid_request(client, problem)
             return _error_body(request_id, INVALID_REQUEST, problem)
         notification = "id" not in request
         method = METHODS.get(name)

@@ -19,7 +19,7 @@ import pytest
 from engine.config import ApiConfig, ConfigError, load_config
 from rpcapi.auth import ApiConfigError
 from rpcapi.methods import ERRORS
-from rpcapi.server import ApiServer, check_listen
+from rpcapi.server import check_listen
 from tests.integration.test_api import KEY, REPO, SPEC, api, call, http, post  # noqa: F401 - fixtures
 
 LIST_POOLS = json.dumps(call("list_pools")).encode()
