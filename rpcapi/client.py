@@ -19,6 +19,9 @@ from typing import Any
 import aiohttp
 
 
+KEEPALIVE_S = 5.0
+
+
 class RpcError(Exception):
     """Base of the client's errors."""
 
@@ -58,7 +61,10 @@ class RpcClient:
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-            self._session = aiohttp.ClientSession(timeout=self.timeout, headers=headers)
+            # Idle connections are dropped before the server's api.idle_timeout_s (default 10 s)
+            # closes them, so that a call never races the server's close on a reused connection.
+            connector = aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S)
+            self._session = aiohttp.ClientSession(timeout=self.timeout, headers=headers, connector=connector)
         return self._session
 
     async def close(self) -> None:
