@@ -67,6 +67,7 @@ BLOCKHASH_EXPIRED = "BlockhashExpired"
 UNCONFIRMED = "Unconfirmed"
 RETRY_AFTER_CAP_S = 10.0  # a Retry-After is honoured up to this
 MIN_POLL_GAP_S = 0.01  # statuses are polled at most this often: sends acknowledged meanwhile share a poll
+HEIGHT_REFRESH_S = 1.0  # the confirmation loop reads the block height at most this often
 
 # JSON-RPC error codes worth retrying: node unhealthy / behind, block (status) not available
 # yet, minimum context slot not reached.
@@ -225,6 +226,7 @@ class RpcCluster:
         self._pending: dict[Signature, _Pending] = {}
         self._poller: asyncio.Task | None = None
         self._poll_now: asyncio.Event | None = None
+        self._height: tuple[int, float] | None = None  # (block height, loop time read)
         self._later_tasks: set[asyncio.Task] = set()
         # Counters for benchmarks and tests.
         self.broadcasts = 0  # sendTransaction requests made
@@ -616,11 +618,13 @@ class RpcCluster:
         MIN_POLL_GAP_S) when a send was just acknowledged."""
         self._poll_now = asyncio.Event()
         loop = asyncio.get_running_loop()
+        failures = 0
         while self._pending:
             self._poll_now.clear()
             started = loop.time()
             try:
                 await self._poll_once()
+                failures = 0
             except asyncio.CancelledError:
                 raise
             except RpcRequestError as exc:  # the node refuses the poll itself: nobody will learn anything
@@ -629,11 +633,15 @@ class RpcCluster:
                         pending.future.set_exception(ChainError(str(exc)))
                         pending.future.exception()
             except Exception as exc:
+                failures += 1
                 log.debug("polling signatures failed (%s); polling again", exc)
             for signature in [s for s, pending in self._pending.items() if pending.future.done()]:
                 del self._pending[signature]
             if not self._pending:
                 break
+            if failures:  # a failed poll is tried again after a backoff, not a whole interval
+                await asyncio.sleep(min(self.backoff_delay(failures - 1), self.poll_interval_s))
+                continue
             try:
                 await asyncio.wait_for(self._poll_now.wait(), self.poll_interval_s)
             except asyncio.TimeoutError:
@@ -642,9 +650,19 @@ class RpcCluster:
             if gap > 0:
                 await asyncio.sleep(gap)
 
+    async def _block_height(self) -> int:
+        """The block height, read at most every HEIGHT_REFRESH_S: an older reading is a lower bound
+        of the height when the statuses are read after it, so "unseen and past its last valid
+        height" stays a safe verdict, and most polls cost one request instead of two."""
+        now = asyncio.get_running_loop().time()
+        if self._height is None or now - self._height[1] >= HEIGHT_REFRESH_S:
+            resp = await self._request("getBlockHeight", lambda c: c.get_block_height(commitment=Confirmed),
+                                       GetBlockHeightResp, retries=0)
+            self._height = (resp.value, now)
+        return self._height[0]
+
     async def _poll_once(self) -> None:
-        height = await self._request("getBlockHeight", lambda c: c.get_block_height(commitment=Confirmed),
-                                     GetBlockHeightResp, retries=0)
+        height = await self._block_height()
         pending = [p for p in self._pending.values() if not p.future.done()]
         for start in range(0, len(pending), MAX_SIGNATURE_STATUSES):
             chunk = pending[start:start + MAX_SIGNATURE_STATUSES]
@@ -659,7 +677,7 @@ class RpcCluster:
                 if status is not None and status.confirmation_status in (
                         TransactionConfirmationStatus.Confirmed, TransactionConfirmationStatus.Finalized):
                     entry.future.set_result(status)
-                elif status is None and height.value > entry.last_valid_block_height:
+                elif status is None and height > entry.last_valid_block_height:
                     entry.future.set_result(None)
 
 
