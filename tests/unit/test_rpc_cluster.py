@@ -313,8 +313,9 @@ async def test_non_transient_rpc_error_is_not_retried(localnet_server, localnet_
             await cluster.close()
 
 
-async def test_ambiguous_send_failure_polls_instead_of_resending(localnet_server, localnet_ledger):
-    """The node took the transaction but the answer timed out: never re-send, find it by polling."""
+async def test_ambiguous_send_failure_is_found_by_polling(localnet_server, localnet_ledger):
+    """The node took the transaction but the answer timed out: the confirmation loop finds it
+    (here before a re-broadcast, which would be harmless: same signature)."""
     async with Proxy(localnet_server.url, lambda method, nth: None) as proxy:
         cluster = make_cluster(proxy.url, localnet_ledger.program_id, request_timeout_s=0.2)
         try:
