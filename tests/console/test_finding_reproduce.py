@@ -34,22 +34,6 @@ async def buggy_engine(tmp_path, monkeypatch):
     await instance.close()
 
 
-async def run_until_the_bug(engine, cycles: int = 30) -> dict:
-    """Depositors on both sides, a withdrawal and a swapper on one pool, run by hand (as in
-    tests/integration/test_reproduce.py); the balance_mismatch group of the swaps."""
-    pool_id = (await engine.create_pool(token_a_decimals=6, token_b_decimals=6, ratio_whole_number=2,
-                                        ratio_direction="a_to_b"))["pool_id"]
-    threads = [(await engine.create_deposit_thread(pool_id, "B", 10**9))["thread_id"],
-               (await engine.create_deposit_thread(pool_id, "A", 10**9))["thread_id"],
-               (await engine.create_withdrawal_thread(pool_id, "A"))["thread_id"],
-               (await engine.create_swap_thread(pool_id, "a_to_b", 10**9))["thread_id"]]
-    for _ in range(cycles):
-        for thread_id in threads:
-            await engine.run_cycle(thread_id)
-    groups = (await engine.get_findings())["groups"]
-    return next(group for group in groups if group["rule"] == "balances_move_as_predicted")
-
-
 async def open_finding(app, pilot, group_id: str) -> FindingDetailScreen:
     await refreshed(app, pilot)
     feed = app.main.feed
@@ -80,7 +64,7 @@ async def finished(app, pilot) -> None:
 
 
 async def test_replay_and_shrink_a_real_finding_from_its_detail(buggy_engine, tmp_path):
-    group = await run_until_the_bug(buggy_engine)
+    group = await buggy_program.run_until_it_shows(buggy_engine)
     data_dir = buggy_engine.settings.data_dir
     app = make_console(LocalGateway(buggy_engine, owns_engine=False), tmp_path / "state")
     async with app.run_test(size=SIZE) as pilot:
@@ -132,7 +116,7 @@ def hold_the_worker(monkeypatch, where, name: str, when) -> tuple[threading.Even
 
 
 async def test_leaving_the_screen_stops_a_shrink_that_keeps_its_best_sequence(buggy_engine, tmp_path, monkeypatch):
-    group = await run_until_the_bug(buggy_engine)
+    group = await buggy_program.run_until_it_shows(buggy_engine)
     # the worker waits after its first better sequence is written (the whole history, still reproducing)
     written, release = hold_the_worker(monkeypatch, reproduce_runner, "atomic_write_text", lambda path, text: True)
     app = make_console(LocalGateway(buggy_engine, owns_engine=False), tmp_path / "state")
@@ -151,7 +135,7 @@ async def test_leaving_the_screen_stops_a_shrink_that_keeps_its_best_sequence(bu
 
 
 async def test_quitting_stops_a_running_shrink(buggy_engine, tmp_path, monkeypatch):
-    group = await run_until_the_bug(buggy_engine)
+    group = await buggy_program.run_until_it_shows(buggy_engine)
     written, release = hold_the_worker(monkeypatch, reproduce_runner, "atomic_write_text", lambda path, text: True)
     app = make_console(LocalGateway(buggy_engine, owns_engine=False), tmp_path / "state")
     async with app.run_test(size=SIZE) as pilot:
@@ -166,7 +150,7 @@ async def test_quitting_stops_a_running_shrink(buggy_engine, tmp_path, monkeypat
 
 
 async def test_x_stops_a_replay(buggy_engine, tmp_path, monkeypatch):
-    group = await run_until_the_bug(buggy_engine)
+    group = await buggy_program.run_until_it_shows(buggy_engine)
     # the worker waits before the 4th step
     reached, release = hold_the_worker(monkeypatch, reproduce_runner.ReproduceRun, "check", lambda run: run.step == 3)
     app = make_console(LocalGateway(buggy_engine, owns_engine=False), tmp_path / "state")
@@ -202,7 +186,7 @@ class RemoteLooking:
 
 
 async def test_attached_to_a_remote_engine_the_detail_shows_the_commands_only(buggy_engine, tmp_path):
-    group = await run_until_the_bug(buggy_engine, cycles=12)
+    group = await buggy_program.run_until_it_shows(buggy_engine, cycles=12)
     app = make_console(RemoteLooking(LocalGateway(buggy_engine, owns_engine=False)), tmp_path / "state")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_finding(app, pilot, group["id"])

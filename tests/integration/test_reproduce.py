@@ -28,22 +28,11 @@ def _run_with_the_bug(data_dir: Path, monkeypatch, cycles: int = 30) -> dict:
 
 
 async def _bugged_run(data_dir: Path, monkeypatch, cycles: int) -> dict:
-    """A pool with depositors on both sides (LP shared with a withdrawal thread) and a swapper, run
-    by hand until the bug showed; the balance_mismatch group of the swaps."""
     buggy_program.inject(monkeypatch)
     engine = await Coordinator.open(engine_settings(data_dir))
-    pool_id = (await engine.create_pool(token_a_decimals=6, token_b_decimals=6, ratio_whole_number=2,
-                                        ratio_direction="a_to_b"))["pool_id"]
-    threads = [(await engine.create_deposit_thread(pool_id, "B", 10**9))["thread_id"],
-               (await engine.create_deposit_thread(pool_id, "A", 10**9))["thread_id"],
-               (await engine.create_withdrawal_thread(pool_id, "A"))["thread_id"],
-               (await engine.create_swap_thread(pool_id, "a_to_b", 10**9))["thread_id"]]
-    for _ in range(cycles):
-        for thread_id in threads:
-            await engine.run_cycle(thread_id)
-    groups = (await engine.get_findings())["groups"]
+    group = await buggy_program.run_until_it_shows(engine, cycles)
     await engine.close()
-    return next(group for group in groups if group["rule"] == "balances_move_as_predicted")
+    return group
 
 
 @pytest.fixture
