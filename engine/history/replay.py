@@ -45,9 +45,8 @@ CORE_LAMPORTS = 10_000 * 10**9
 # The rules replay's oracle judges: the verified operation's checks and the intent rules that
 # need only the action itself. Others (attack-specific ones) are judged by the attack that ran.
 REPLAYABLE_RULES = frozenset({
-    "outcome_as_predicted", "balances_move_as_predicted", "vault_backing", "value_conservation", "pool_lamports",
-    "fee_bookkeeping", "immutables", "only_admin_changes_settings", "only_owner_swaps_owner_only_pool",
-    "no_value_out_beyond_value_in"})
+    "outcome_as_predicted", "balances_move_as_predicted", *operations.INVARIANT_SEVERITY,
+    "only_admin_changes_settings", "only_owner_swaps_owner_only_pool", "no_value_out_beyond_value_in"})
 
 
 # ------------------------------------------------------------------------------------ replaying
