@@ -15,13 +15,15 @@ chain's latency. What still varies is said in README ("Reproducible runs").
 from __future__ import annotations
 
 import asyncio
+import heapq
 from contextlib import contextmanager
 
 
 class PoolTurns:
     def __init__(self) -> None:
         self.clock = 0.0  # the due time of the latest turn granted
-        self._due: dict[str, tuple[float, int, str]] = {}
+        self._due: dict[str, tuple[float, int, str]] = {}  # each thread's current declaration
+        self._order: list[tuple[float, int, str]] = []  # a heap of declarations; superseded ones are skipped
         self._waiting: dict[str, asyncio.Future] = {}
         self._declared = 0
         self._holder: str | None = None
@@ -67,12 +69,18 @@ class PoolTurns:
 
     def _declare(self, thread_id: str, due: float) -> None:
         self._declared += 1
-        self._due[thread_id] = (due, self._declared, thread_id)
+        key = self._due[thread_id] = (due, self._declared, thread_id)
+        heapq.heappush(self._order, key)
 
     def _grant(self) -> None:
-        if self._holder is not None or self._holds or not self._due:
+        if self._holder is not None or self._holds:
             return
-        due, _, first = min(self._due.values())
+        order, due_of = self._order, self._due
+        while order and due_of.get(order[0][2]) != order[0]:  # superseded, or its thread left
+            heapq.heappop(order)
+        if not order:
+            return
+        due, _, first = order[0]
         waiter = self._waiting.pop(first, None)
         if waiter is None or waiter.done():  # not asking yet (pausing, parked), or being cancelled (its
             return                           # leave() follows): wait for it
