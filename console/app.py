@@ -58,6 +58,7 @@ class ConsoleApp(App[int]):
         self.main = MainScreen()
         self.connected = asyncio.Event()
         self._quitting = False
+        self.state_dir = state_dir
         self.state = ConsoleState(state_dir)
         dirs = list(themes_dirs) if themes_dirs is not None else [bundled_themes_dir(),
                                                                    state_dir / "themes" if state_dir else None]
@@ -240,6 +241,24 @@ class ConsoleApp(App[int]):
             except GatewayError:
                 pass
         return sum(1 for row in snapshot.get("threads", []) if row.get("status") == "running")
+
+    def screenshots_dir(self) -> Path:
+        """Where screenshots go: <data_dir>/screenshots/ (created if missing), else the current
+        directory (no data dir, or it cannot be written)."""
+        if self.state_dir is not None:
+            folder = Path(self.state_dir) / "screenshots"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                return folder
+            except OSError as exc:
+                log.warning("cannot create %s (%s): screenshots go to the current directory", folder, exc)
+        return Path.cwd()
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's "Screenshot": saved under screenshots_dir() rather than ~/Downloads (which
+        may not exist); Textual's notification names the file."""
+        return super().deliver_screenshot(filename, path or str(self.screenshots_dir()), time_format)
 
     # ---- command palette ------------------------------------------------------------------------
 
