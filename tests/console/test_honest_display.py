@@ -33,3 +33,46 @@ async def test_palette_screenshot_saves_under_the_data_dir_without_a_downloads_f
         assert "<svg" in saved[0].read_text()
         assert any(str(saved[0]) in text for text in notifications(app)), notifications(app)
         assert not (home / "Downloads").exists()
+
+
+def header_lines(app) -> list[str]:
+    header = app.main.header
+    return [header.render_line(y).text for y in range(header.size.height)]
+
+
+async def test_header_keeps_its_totals_on_screen_at_80_columns(engine, setup, console):
+    app = console()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(app, pilot)
+        app.gateway_info = {**app.gateway_info, "api_url": "http://127.0.0.1:8080/rpc"}
+        app.paused = True
+        await refreshed(app, pilot)  # not applied while paused: show the header now
+        app.main.show_header(problem="refresh failed: cannot reach the server at 10.0.0.1:8080")
+        await pilot.pause()
+        lines = header_lines(app)
+        assert len(lines) == 2
+        first, second = lines
+        assert "embedded" in first and "core" in first  # the line did not wrap into the second one
+        for mark in ("ops ", "✔ ", "✖ ", "★ ", "ops/s", "▶", "■", "○", "PAUSED"):
+            assert mark in second, (mark, lines)
+        assert second.rstrip().endswith("…")  # the problem does not fit: cut visibly, not wrapped
+
+
+async def test_header_drops_the_least_important_parts_first(engine, setup, console):
+    app = console()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(app, pilot)
+        header = app.main.header
+        engine_row = {**app.main.snapshot["engine"], "operations": 1_234_567, "ok": 1_200_000, "failed": 34_567,
+                      "findings": 12, "pools": 120}
+        gateway = {"kind": "local", "api_url": "http://127.0.0.1:8080/rpc"}
+        header.compose_parts(engine_row, gateway, 3.7, 2.0, False, None)
+        wide = header.compose_text(engine_row, gateway, 3.7, 2.0, False, None, width=200).plain.split("\n")
+        assert "API 127.0.0.1:8080" in wide[0] and "prog " in wide[0] and "120 pools" in wide[1]
+        for width in (78, 60):
+            lines = header.compose_text(engine_row, gateway, 3.7, 2.0, False, None, width=width).plain.split("\n")
+            assert all(len(line) <= width for line in lines), (width, lines)
+            assert "1,234,567" in lines[1] and "★ 12" in lines[1], (width, lines)
+        narrow = header.compose_text(engine_row, gateway, 3.7, 2.0, False, None, width=78).plain.split("\n")
+        assert "prog " not in narrow[0] and "core " in narrow[0] and "up " in narrow[0]
+        assert "3.7 ops/s" in narrow[1] and "▶" in narrow[1]
