@@ -59,6 +59,7 @@ class Engine:
             program={"program_id": str(cluster.program_id), "mode": cluster.mode,
                      "program_so": str(settings.program.program_so) if settings.program.program_so else None},
             name_of=lambda key: "core" if key == core.pubkey else self.registry.wallet_names.get(key))
+        self.client.sender.on_late_landing = self.recorder.record_late_landing
         if settings.engine.record_history:
             self.client.sender.observer = self.history.observe
             self.recorder.on_new_group = self.history.flush
@@ -105,8 +106,8 @@ class Engine:
         books = cluster.restored_books  # what was counted up to the chain state restored
         state = await engine.registry.restore(engine.client, books)
         engine.treasury.load(state)
-        if state.get("totals"):  # the totals go on from where they were, not from zero
-            engine.recorder.totals.merge_json(state["totals"])
+        if state.get("totals"):  # the totals go on from where they were, not from zero (the rate does)
+            engine.recorder.totals.merge_json({**state["totals"], "operations_per_minute": 0.0})
         kept = books.get("history_steps", {}) if books and crashed else {}
         for pool_id, pool in engine.pools.items():  # histories go on where the chain state is
             engine.history.add_pool(pool_id, pool.addresses, keep_steps=kept.get(pool_id))

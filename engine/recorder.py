@@ -164,6 +164,15 @@ class Recorder:
                                 "transaction": transaction_json(result),
                                 "before": _view_json(outcome.before), "after": _view_json(outcome.after)})
 
+    def record_late_landing(self, result) -> None:
+        """A transaction whose operation was counted a transient "Unconfirmed" landed afterwards:
+        its operation stays counted as it was (its effect was never verified), and this says so."""
+        self.totals.late_landings += 1
+        self.dirty = True
+        outcome = "ran" if result.ok else f"failed ({result.error_name})"
+        self.feed.add("transient", "landed late", f"transaction {result.signature[:16]}… counted Unconfirmed "
+                      f"{outcome} after its operation's deadline", utc_now_iso())
+
     def record_finding(self, finding: dict, *, pool_id: str | None, operation: str, summary: str,
                        thread: ThreadRecord | None = None, context: dict | None = None) -> None:
         """Any detector's finding (engine/findings.py shape): counted by kind and severity, counted

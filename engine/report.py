@@ -64,7 +64,8 @@ def build_report(*, status: dict, pools: list[dict], findings: dict, threads: li
                                                 "problems")} | {"shards": status.get("shards")},
         "operations": {"total": operations, "by_type": totals["operations"],
                        "by_outcome": {verdict: totals[key] for verdict, key in outcome_keys.items()},
-                       "waiting_cycles": totals["waiting_cycles"]},
+                       "waiting_cycles": totals["waiting_cycles"],
+                       "late_landings": totals.get("late_landings", 0)},
         "errors": {"by_category": totals["errors_by_category"], "by_name": totals["errors_by_name"]},
         "coverage": build_coverage(totals),
         "findings": {"count": totals["findings"], "by_kind": totals["findings_by_kind"],
@@ -174,7 +175,11 @@ def _operations(report: dict) -> str:
         rows.append([operation, *(_n(by_verdict.get(v, 0)) for v in VERDICTS), _n(sum(by_verdict.values()))])
     rows.append(["total", *(_n(ops["by_outcome"][v]) for v in VERDICTS), _n(ops["total"])])
     text = "Operations by type and outcome\n" + _table(["operation", *VERDICTS, "total"], rows)
-    return text + f"\n  waiting cycles (nothing to spend): {_n(ops['waiting_cycles'])}"
+    text += f"\n  waiting cycles (nothing to spend): {_n(ops['waiting_cycles'])}"
+    if ops.get("late_landings"):
+        text += (f"\n  landed late: {_n(ops['late_landings'])} transactions of operations counted transient "
+                 "(Unconfirmed) ran afterwards; their operations stay counted as transient")
+    return text
 
 
 def _errors(report: dict) -> str:

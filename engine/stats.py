@@ -208,6 +208,7 @@ class EngineTotals:
         self.findings_by_severity: dict[str, int] = {}
         self.latency: dict[str, LatencyHistogram] = {}
         self.waits = 0
+        self.late_landings = 0  # transactions of operations counted "Unconfirmed" that landed afterwards
         self.network_fees = 0
         self.pool_fees = 0
         self.rate = RateMeter()
@@ -238,6 +239,7 @@ class EngineTotals:
                 "errors_by_name": self.errors_by_name, "findings_by_kind": self.findings_by_kind,
                 "findings_by_severity": self.findings_by_severity,
                 "latency": {op: h.to_json() for op, h in self.latency.items()}, "waits": self.waits,
+                "late_landings": self.late_landings,
                 "network_fees": self.network_fees, "pool_fees": self.pool_fees,
                 "operations_per_minute": self.rate.per_minute()}
 
@@ -255,6 +257,7 @@ class EngineTotals:
         for op, histogram in data["latency"].items():
             self.latency.setdefault(op, LatencyHistogram()).merge(LatencyHistogram.from_json(histogram))
         self.waits += data["waits"]
+        self.late_landings += data.get("late_landings", 0)
         self.network_fees += data["network_fees"]
         self.pool_fees += data["pool_fees"]
         self.extra_rate += data["operations_per_minute"]
@@ -285,6 +288,7 @@ class EngineTotals:
             "unexpected_failures": self.count("unexpected"),
             "transient_failures": self.count("transient"),
             "waiting_cycles": self.waits,
+            "late_landings": self.late_landings,
             "operations": self.operations,
             "outcomes_by_operation": self.outcomes_by_operation,
             "errors_by_category": self.errors_by_category,

@@ -54,6 +54,9 @@ class TransactionSender:
         # Called with (instructions, payer, signers, result) for each transaction that ran, once
         # the chain settled it (engine/history/log.py records pool histories from here).
         self.observer = None
+        # Called with the result of a transaction whose operation was counted a transient
+        # "Unconfirmed" and which landed afterwards (the books say so: engine/recorder.py).
+        self.on_late_landing = None
 
     async def blockhash(self, *, newer_than: Hash | None = None) -> Hash:
         now = time.monotonic()
@@ -86,8 +89,7 @@ class TransactionSender:
             result = await self.cluster.send_transaction(tx)
             later = getattr(result, "later", None)  # unconfirmed: the observer hears of it once it settles
             if later is not None:
-                if self.observer is not None:
-                    later.add_done_callback(self._observe_later(instructions, payer, signers))
+                later.add_done_callback(self._observe_later(instructions, payer, signers))
                 return result
             if result.ok or result.error_name not in _RESIGN_ERRORS:  # a fact: no judging needed here
                 if self.observer is not None:
@@ -97,15 +99,19 @@ class TransactionSender:
         return result
 
     def _observe_later(self, instructions: Sequence[Instruction], payer: Wallet, signers: Sequence[Wallet]):
-        """A callback for an unconfirmed transaction's final result: observed if it ran (landed
-        after its operation's deadline), not at all if it did not (its blockhash expired)."""
-        observer = self.observer
+        """A callback for an unconfirmed transaction's final result: observed, and told as a late
+        landing, if it ran (after its operation's deadline); not at all if it did not (its blockhash
+        expired)."""
+        observer, on_late_landing = self.observer, self.on_late_landing
 
         def settled(later: asyncio.Future) -> None:
             if later.cancelled() or later.exception() is not None or later.result() is None:
                 return
             try:
-                observer(instructions, payer.pubkey, [wallet.pubkey for wallet in signers], later.result())
+                if observer is not None:
+                    observer(instructions, payer.pubkey, [wallet.pubkey for wallet in signers], later.result())
+                if on_late_landing is not None:
+                    on_late_landing(later.result())
             except Exception:  # a callback of the event loop: nobody above to tell
                 log.exception("observing a late transaction failed")
 

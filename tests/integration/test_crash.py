@@ -129,3 +129,4 @@ async def test_the_engine_totals_survive_a_restart(open_engine, tmp_path):
     after = (await again.get_engine_status())["totals"]
     assert after["total_operations"] == before["total_operations"] == 7
     assert after["successful_operations"] == before["successful_operations"]
+    assert after["operations_per_minute"] == 0  # the rate is of now, not of the last run

@@ -521,8 +521,9 @@ async def test_sender_observes_an_unconfirmed_transaction_once_it_settles(localn
             payer = Wallet.from_keypair(await funded(cluster, 10**9))
             answering.clear()
             sender = TransactionSender(cluster)
-            observed = []
+            observed, late = [], []
             sender.observer = lambda instructions, payer_key, signers, result: observed.append(result)
+            sender.on_late_landing = late.append  # the engine's books hear of it too
             from solders.system_program import TransferParams, transfer
 
             ix = transfer(TransferParams(from_pubkey=payer.pubkey, to_pubkey=Pubkey.new_unique(), lamports=1_000_000))
@@ -533,6 +534,7 @@ async def test_sender_observes_an_unconfirmed_transaction_once_it_settles(localn
             await asyncio.wait_for(result.later, 5)
             await asyncio.sleep(0)
             assert [r.signature for r in observed] == [result.signature] and observed[0].ok
+            assert [r.signature for r in late] == [result.signature]
             assert proxy.forwarded["sendTransaction"] == 1
         finally:
             await cluster.close()

@@ -251,3 +251,14 @@ def test_merge_json_of_an_empty_engine_changes_nothing():
     before = _without_rate(totals.summary())
     totals.merge_json(EngineTotals().to_json())
     assert _without_rate(totals.summary()) == before
+
+
+def test_late_landings_are_counted_kept_and_merged_over_shards():
+    from engine.stats import EngineTotals
+
+    shard = EngineTotals()
+    shard.late_landings = 2
+    merged = EngineTotals()
+    merged.merge_json(shard.to_json())
+    merged.merge_json(shard.to_json())
+    assert merged.late_landings == 4 and merged.summary()["late_landings"] == 4
