@@ -3,6 +3,8 @@ columns (4), one steady ops/s for the header and the chart (6), and table values
 shown cut as if they were numbers (5)."""
 from __future__ import annotations
 
+import re
+
 from textual.app import SystemCommand
 
 from tests.console.conftest import SIZE, refreshed, until
@@ -76,3 +78,29 @@ async def test_header_drops_the_least_important_parts_first(engine, setup, conso
         narrow = header.compose_text(engine_row, gateway, 3.7, 2.0, False, None, width=78).plain.split("\n")
         assert "prog " not in narrow[0] and "core " in narrow[0] and "up " in narrow[0]
         assert "3.7 ops/s" in narrow[1] and "▶" in narrow[1]
+
+
+async def test_ops_per_second_is_steady_at_a_steady_load_and_the_same_in_header_and_chart(engine, setup, console):
+    """3.7 operations a second, but the engine's total grows once a second: one 0.5 s refresh
+    interval sees 0 or 3-4 operations (0.0 or ~8 ops/s); the moving window sees 3.7."""
+    now = [0.0]
+    app = console(clock=lambda: now[0])
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        app.refresher.stop()  # this test hands the snapshots over itself
+        await app.refresher.wait_idle()
+        snapshot = app.main.snapshot
+        chart_label = app.main.query_one("#ops-label")
+        seen = []
+        for step in range(40):  # 20 s at 2 Hz
+            now[0] = 100.0 + step * 0.5
+            total = int(3.7 * int(now[0]))
+            engine_row = {**snapshot["engine"], "operations": total}
+            rates = app.refresher.rates(engine_row)
+            app.main.apply({**snapshot, "engine": engine_row}, {}, rates)
+            header = re.search(r"([\d.,–]+) ops/s", str(app.main.header.render())).group(1)
+            chart = re.search(r"ops/s ([\d.,–]+)", str(chart_label.render())).group(1)
+            assert header == chart, (now[0], header, chart)
+            if now[0] >= 106.0:
+                seen.append(float(header))
+        assert seen and all(3.5 <= value <= 3.9 for value in seen), seen
