@@ -108,6 +108,7 @@ class Engine:
         engine.treasury.load(state)
         if state.get("totals"):  # the totals go on from where they were, not from zero (the rate does)
             engine.recorder.totals.merge_json({**state["totals"], "operations_per_minute": 0.0})
+        engine.feed.restore_findings(store.finding_groups(engine.feed.capacity, examples=False))
         kept = books.get("history_steps", {}) if books and crashed else {}
         for pool_id, pool in engine.pools.items():  # histories go on where the chain state is
             engine.history.add_pool(pool_id, pool.addresses, keep_steps=kept.get(pool_id))

@@ -50,6 +50,20 @@ class EventFeed:
         self.version += 1
         return entry
 
+    def restore_findings(self, groups: list[dict]) -> None:
+        """Entries for the finding groups a data directory already holds (a restarted engine's
+        feed starts with them, oldest first, counted as their groups are; a new occurrence adds
+        to its group's entry)."""
+        for group in sorted(groups, key=lambda g: g["last_seen"]):
+            key = f"finding|{group['id']}"
+            self.entries[key] = FeedEntry(key, "finding", f"{group['severity']} · {group['rule']}",
+                                          group.get("detail", ""), count=group["count"],
+                                          first_seen=group["first_seen"], last_seen=group["last_seen"],
+                                          pool_id=group.get("pool_id"))
+        while len(self.entries) > self.capacity:
+            self.entries.popitem(last=False)
+        self.version += 1
+
     def latest(self, limit: int = 100, severities: tuple[str, ...] = SEVERITIES) -> list[dict]:
         chosen = [e for e in reversed(self.entries.values()) if e.severity in severities]
         return [entry.to_json() for entry in chosen[:limit]]

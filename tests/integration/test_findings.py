@@ -55,6 +55,8 @@ async def test_one_seeded_divergence_repeated_is_one_group_with_its_count_and_on
     await engine.close()  # the groups survive a restart
     again = await open_engine(tmp_path / "data")
     assert (await again.get_findings())["groups"][0]["count"] == 12
+    feed = [entry for entry in (await again.get_snapshot(feed_limit=50))["feed"] if entry["severity"] == "finding"]
+    assert [(entry["key"], entry["count"]) for entry in feed] == [(f"finding|{group['id']}", 12)]  # its detail opens
     again_pool = again.local.pools[pool_id]
     assert again_pool is not None
     await again.run_cycle(depositor)
