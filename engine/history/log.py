@@ -92,6 +92,9 @@ class PoolLog:
             lines = read_lines(self.path)
             if keep_steps is not None:
                 lines = _first_steps(lines, keep_steps)
+            with self.path.open(encoding="utf-8") as file:
+                torn = sum(1 for _ in file) != len(lines)  # a crash mid-line: appending would bury it
+            if torn or keep_steps is not None:
                 atomic_write_text(self.path, "".join(json.dumps(line, separators=(",", ":")) + "\n"
                                                      for line in lines))
             for line in lines:

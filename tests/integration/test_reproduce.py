@@ -94,6 +94,10 @@ async def test_a_history_goes_on_after_a_restart_and_ignores_a_torn_last_line(tm
     with path.open("a") as file:
         file.write('{"n": 999, "sig": "torn')  # a crash mid-write
     assert len(load_history(path).steps) == len(history.steps)
+    engine = await Coordinator.open(engine_settings(data))  # the next engine goes on after the good lines
+    await engine.run_cycle(thread_id)
+    await engine.close()
+    assert [step["n"] for step in load_history(path).steps] == list(range(1, len(history.steps) + 2))
     target = locate(data, group["id"])
     assert (await reproduce(target.history, target.steps, target.kind, target.rule)).reproduced
 
