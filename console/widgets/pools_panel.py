@@ -4,6 +4,7 @@ from __future__ import annotations
 from console import formatting as fmt
 from console.widgets.diff_table import Cell, DiffTable, cell
 from console.widgets.palette import Styles
+from console.widgets.threads_table import HidesCutValues
 
 
 def pause_label(flags: dict | None) -> str:
@@ -20,7 +21,7 @@ def ratio_label(pool: dict) -> str:
     return display.replace("Token ", "").replace(" = ", "=")
 
 
-class PoolsPanel(DiffTable):
+class PoolsPanel(HidesCutValues, DiffTable):
     COLUMNS = [("pool", "Pool", 9), ("ratio", "Ratio", 13), ("dec", "Dec", 5), ("liq_a", "Liq A", 7),
                ("liq_b", "Liq B", 7), ("lp_a", "LP A", 7), ("lp_b", "LP B", 7), ("paused", "Paused", 7),
                ("threads", "D/W/S", 8)]

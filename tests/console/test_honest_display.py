@@ -7,7 +7,7 @@ import re
 
 from textual.app import SystemCommand
 
-from tests.console.conftest import SIZE, refreshed, until
+from tests.console.conftest import SIZE, populate, refreshed, until
 
 
 def notifications(app) -> list[str]:
@@ -104,3 +104,38 @@ async def test_ops_per_second_is_steady_at_a_steady_load_and_the_same_in_header_
             if now[0] >= 106.0:
                 seen.append(float(header))
         assert seen and all(3.5 <= value <= 3.9 for value in seen), seen
+
+
+def cut_cells(table) -> list[tuple[int, str, str]]:
+    """(line, column label, what shows) for each cell of a column the viewport cuts that shows
+    neither its whole value nor blanks or `…` alone: a value cut mid-way, read as another number."""
+    table.flush()
+    x1, x2 = int(table.scroll_x), int(table.scroll_x) + table.size.width
+    keys = table.keys_in_order[int(table.scroll_y):]
+    found = []
+    for y in range(min(table.size.height, len(keys) + 1)):
+        line = table.render_line(y).text
+        start = 0
+        for column in table.ordered_columns:
+            end = start + column.get_render_width(table)
+            if start < x2 and end > x1 and (start < x1 or end > x2):
+                shown = line[max(start, x1) - x1:min(end, x2) - x1].strip()
+                whole = str(column.label) if y == 0 else table.cell_text(keys[y - 1], column.key.value)
+                if shown not in ("", "…", whole):
+                    found.append((y, str(column.label), shown))
+            start = end
+    return found
+
+
+async def test_tables_never_show_a_value_cut_by_the_window_edge(engine, console):
+    await populate(engine)
+    for size in ((80, 24), (120, 40)):
+        app = console()
+        async with app.run_test(size=size) as pilot:
+            await refreshed(app, pilot)
+            threads, pools = app.main.threads_table, app.main.pools_panel
+            assert cut_cells(threads) == [] and cut_cells(pools) == []
+            threads.scroll_to(x=23, animate=False)  # scrolled sideways: the left edge cuts too
+            pools.scroll_to(x=5, animate=False)
+            await pilot.pause()
+            assert cut_cells(threads) == [] and cut_cells(pools) == []
