@@ -4,7 +4,7 @@ from __future__ import annotations
 from console import formatting as fmt
 from console.widgets.diff_table import Cell, DiffTable, cell
 from console.widgets.palette import Styles
-from console.widgets.threads_table import HidesCutValues
+from console.widgets.cut_values import HidesCutValues
 
 
 def pause_label(flags: dict | None) -> str:
