@@ -109,3 +109,8 @@ def pool_tokens_decimals(pool: dict | None, token: str | None) -> int | None:
     if pool is None or token not in ("A", "B"):
         return None
     return pool.get("token_a_decimals") if token == "A" else pool.get("token_b_decimals")
+
+
+def plural(count: int, noun: str) -> str:
+    """"1 pool", "2 pools"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

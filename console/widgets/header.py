@@ -145,7 +145,7 @@ class HeaderBar(Static):
         errors = (f"✖{threads.get('error_threads', 0)}", styles.error if threads.get("error_threads") else "")
         second.append(part(85, [("  │ ", muted), (counts, ""), errors], [("  ", ""), (counts, ""), errors]))
         pools = engine.get("pools", 0)
-        second.append(part(30, [(f"  {pools} pools", muted)], ""))
+        second.append(part(30, [(f"  {fmt.plural(pools, 'pool')}", muted)], ""))
         effective = getattr(self.app.refresher, "effective_hz", refresh_hz)
         hz = f"{refresh_hz:g} Hz"
         if effective < refresh_hz - 0.05:

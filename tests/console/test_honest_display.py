@@ -139,3 +139,9 @@ async def test_tables_never_show_a_value_cut_by_the_window_edge(engine, console)
             pools.scroll_to(x=5, animate=False)
             await pilot.pause()
             assert cut_cells(threads) == [] and cut_cells(pools) == []
+
+
+def test_one_pool_is_one_pool():
+    from console.formatting import plural
+
+    assert [plural(n, "pool") for n in (0, 1, 2, 1200)] == ["0 pools", "1 pool", "2 pools", "1,200 pools"]
