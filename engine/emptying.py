@@ -40,6 +40,7 @@ async def empty_thread(engine, thread_id: str) -> dict:
             status_view.fill_empty_report(report, thread, available, outcome, received, fees)
             engine.recorder.record_empty(thread, outcome.ok, available + received)
         after = await observe(engine.cluster, pool.addresses, wallet.pubkey, with_pool=False)
+    thread.wallet_view = after.wallet  # its row shows the emptied balances, running or not
     report["post_empty_balances"] = status_view.post_empty_balances(thread, after.wallet)
     engine.save_engine_state()  # what was burned
     engine.recorder.dirty = True

@@ -15,6 +15,7 @@ async def fund_thread(engine, thread_id: str, funding_type: str, amount: int) ->
     async with pool.lock:
         result = await engine.treasury.fund(thread, pool, funding_type, amount)
         view = await observe(engine.cluster, pool.addresses, thread.wallet.pubkey, with_pool=False)
+    thread.wallet_view = view.wallet  # its row shows the new balances, running or not
     return {"thread_id": thread_id, "funding_type": funding_type, "amount": amount,
             "transaction_signature": result.signature, "network_fee_paid": result.fee,
             "balances": status_view.balances(thread, view.wallet)}

@@ -83,3 +83,23 @@ async def test_engine_wide_figures_come_from_every_shard(tmp_path):
         assert header["latency_ms"]["count"] == 6 and header["threads"]["total_operations"] == 6
     finally:
         await engine.close()
+
+
+async def test_a_stopped_thread_s_row_shows_its_balances_after_fund_and_empty(open_engine):
+    """Rows used to change only when a cycle ran: after `f` (fund) or `e` (empty) a stopped
+    thread kept showing its old balances (issue 14, bug 3)."""
+    engine = await open_engine()
+    pool_id = (await engine.create_pool(token_a_decimals=6, token_b_decimals=6, ratio_whole_number=2,
+                                        ratio_direction="a_to_b"))["pool_id"]
+    thread_id = (await engine.create_deposit_thread(pool_id, "A", 1_000))["thread_id"]
+    await engine.run_cycle(thread_id)
+
+    async def row() -> dict:
+        rows = (await engine.get_snapshot(feed_limit=0))["threads"]
+        return next(r for r in rows if r["thread_id"] == thread_id)["balances"]
+
+    before = await row()
+    await engine.fund_thread(thread_id, "token_a", 5_000)
+    assert (await row())["token_a"] == before["token_a"] + 5_000
+    await engine.empty_thread(thread_id)
+    assert (await row())["token_a"] == 0
