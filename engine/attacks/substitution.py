@@ -135,9 +135,14 @@ class DepositWithOtherPoolsLpMint(Substitution):
         return _deposit_gate(scene) or Expect("InvalidAccountData", why="§4.3: LP mint of that side != its PDA")
 
 
-class DepositFromVictimsAccount(Substitution):
-    def __init__(self):
-        super().__init__("deposit[victims_token_account]", "deposit")
+class VictimsTokenAccount(Substitution):
+    """A victim's token-A account in place of the attacker's own: a deposit paid from it, or a
+    withdrawal paid into it."""
+
+    SPOT = {"deposit": (7, "the source account"), "withdraw": (8, "the receiving account")}  # account index
+
+    def __init__(self, operation: str):
+        super().__init__(f"{operation}[victims_token_account]", operation)
 
     def victim_account(self, ctx) -> Pubkey:
         return token_address(ctx.victims()[0], ctx.pool.mint("A"))
@@ -146,12 +151,15 @@ class DepositFromVictimsAccount(Substitution):
         return [self.victim_account(ctx)]
 
     def build(self, ctx, scene):
+        index, _ = self.SPOT[self.action]
         victim = self.victim_account(ctx)
-        return self.wrap(edit_accounts(self.deposit_ix(ctx), {7: meta(victim, writable=True)}), "deposit",
-                         token_type="A", amount=1, substituted={"7:user_token_account": str(victim)})
+        instruction = self.deposit_ix(ctx) if self.action == "deposit" else self.withdraw_ix(ctx)
+        return self.wrap(edit_accounts(instruction, {index: meta(victim, writable=True)}), self.action,
+                         token_type="A", amount=1, substituted={f"{index}:user_token_account": str(victim)})
 
     def predict(self, ctx, scene, built):
-        return _deposit_gate(scene) or _token_check(scene, self.victim_account(ctx), "the source account")
+        gate = _deposit_gate if self.action == "deposit" else _withdraw_gate
+        return gate(scene) or _token_check(scene, self.victim_account(ctx), self.SPOT[self.action][1])
 
 
 class DepositWithForeignMint(Substitution):
@@ -179,25 +187,6 @@ class DepositForVictimUnsigned(Substitution):
 
     def predict(self, ctx, scene, built):
         return Expect("MissingRequiredSignature", why="§4.3: the user must sign (checked first)")
-
-
-class WithdrawToVictimsAccount(Substitution):
-    def __init__(self):
-        super().__init__("withdraw[victims_token_account]", "withdraw")
-
-    def victim_account(self, ctx) -> Pubkey:
-        return token_address(ctx.victims()[0], ctx.pool.mint("A"))
-
-    def extra_accounts(self, ctx):
-        return [self.victim_account(ctx)]
-
-    def build(self, ctx, scene):
-        victim = self.victim_account(ctx)
-        return self.wrap(edit_accounts(self.withdraw_ix(ctx), {8: meta(victim, writable=True)}), "withdraw",
-                         token_type="A", amount=1, substituted={"8:user_token_account": str(victim)})
-
-    def predict(self, ctx, scene, built):
-        return _withdraw_gate(scene) or _token_check(scene, self.victim_account(ctx), "the receiving account")
 
 
 class WithdrawWithOtherSidesLp(Substitution):
@@ -312,7 +301,7 @@ class AdminUnsigned(Substitution):
 
 
 def catalogue() -> list[Attack]:
-    return [DepositIntoOtherPoolsVault(), DepositWithOtherPoolsLpMint(), DepositFromVictimsAccount(),
-            DepositWithForeignMint(), DepositForVictimUnsigned(), WithdrawToVictimsAccount(),
+    return [DepositIntoOtherPoolsVault(), DepositWithOtherPoolsLpMint(), VictimsTokenAccount("deposit"),
+            DepositWithForeignMint(), DepositForVictimUnsigned(), VictimsTokenAccount("withdraw"),
             WithdrawWithOtherSidesLp(), SwapOutputToVictim(), SwapWrongMintAccount(), SwapDuplicateVault(),
             SwapLyingInputMint(), AdminUnsigned()]
