@@ -36,6 +36,7 @@ class TxResult:
     as the operation, no pool facts). The chain itself never judges."""
 
     __slots__ = ("signature", "ok", "fee", "compute_units", "logs", "slot", "failure", "_error")
+    later = None  # an unconfirmed result's future of its final result (engine/chain/rpc.py UnconfirmedResult)
 
     def __init__(self, signature: str, ok: bool, error: "ClassifiedError | None" = None, fee: int = 0,
                  compute_units: int = 0, logs: tuple[str, ...] = (), slot: int = 0,

@@ -87,9 +87,8 @@ class TransactionSender:
             tx, blockhash = await self._unique(list(instructions), payer, signers, blockhash)
             self.sent += 1
             result = await self.cluster.send_transaction(tx)
-            later = getattr(result, "later", None)  # unconfirmed: the observer hears of it once it settles
-            if later is not None:
-                later.add_done_callback(self._observe_later(instructions, payer, signers))
+            if result.later is not None:  # unconfirmed: the observer hears of it once it settles
+                result.later.add_done_callback(self._observe_later(instructions, payer, signers))
                 return result
             if result.ok or result.error_name not in _RESIGN_ERRORS:  # a fact: no judging needed here
                 if self.observer is not None:
