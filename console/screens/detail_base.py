@@ -22,7 +22,7 @@ class DetailScreen(Screen):
     DetailScreen #detail-status { height: auto; padding: 0 1; color: $text-muted; }
     DetailScreen #detail-body { padding: 0 1; height: 1fr; }
     DetailScreen #detail-sections { layout: grid; grid-size: 2; grid-gutter: 0 3; grid-rows: auto; height: auto; }
-    DetailScreen.-narrow #detail-sections { grid-size: 1; }
+    DetailScreen.-narrow #detail-sections { layout: vertical; }
     DetailScreen .detail-section { margin-bottom: 1; height: auto; }
     DetailScreen .detail-section.-wide { column-span: 2; }
     """

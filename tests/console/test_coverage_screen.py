@@ -36,3 +36,20 @@ async def test_c_opens_the_coverage_of_the_run_s_instructions(engine, console):
 
         await pilot.press("escape")
         assert app.screen is app.main
+
+
+async def test_at_80_columns_no_detail_section_loses_its_last_line(engine, console):
+    """A narrow grid sized each section one line short when its text wrapped (issue 14, bug 1):
+    "Reachable, never provoked" lost its last error name at 80 columns."""
+    await populate(engine)
+    app = console()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("C")
+        screen = app.screen
+        await until(lambda: screen.loads >= 1)
+        await pilot.pause()
+        for section in screen.query(".detail-section"):
+            width = section.content_region.width
+            lines = app.console.render_lines(section.content, app.console.options.update_width(width), pad=False)
+            assert section.content_region.height >= len(lines), section.content
