@@ -1,6 +1,7 @@
 """The embedded ledger: LiteSVM plus what a real cluster adds around it.
 
-LiteSVM executes System, SPL Token, ATA (and the FRT `.so` when one is loaded). Around it this
+LiteSVM executes System, SPL Token, ATA (and the FRT `.so` when one is loaded: deployed as the
+upgradeable loader leaves a program on a validator, see `_deploy_program`). Around it this
 module keeps what a validator would: a sliding window of recent blockhashes (150 blocks, one
 block per `slot_time_ms`), a signature-status cache that also rejects duplicates, a wall clock
 in the Clock sysvar, and the set of accounts transactions have touched, which can be saved to
@@ -31,6 +32,7 @@ from solders.transaction_status import TransactionErrorFieldless
 from engine.chain.emulated_tx import run_emulated_transaction
 from engine.chain.processed import Processed, with_lamports
 from engine.chain.snapshot import read_snapshot, write_snapshot
+from engine.config import ConfigError
 from engine.frt.constants import BPF_LOADER_UPGRADEABLE_ID, LAMPORTS_PER_SIGNATURE
 
 MAX_PROCESSING_AGE = 150  # blocks a blockhash stays valid, as on a real cluster
@@ -40,6 +42,39 @@ _NOT_SNAPSHOTTED_OWNERS = {
     Pubkey.from_string("BPFLoader2111111111111111111111111111111111"),
     BPF_LOADER_UPGRADEABLE_ID,
 }
+
+
+UPGRADEABLE_PROGRAM_TAG = (2).to_bytes(4, "little")  # UpgradeableLoaderState::Program
+_ELF_MAGIC = b"\x7fELF"
+_SBF_MACHINES = (247, 263)  # e_machine of `cargo build-sbf` output: EM_BPF (older toolchains), EM_SBF
+
+
+class ProgramLoadError(ConfigError):
+    """`program.program_so` names a file that cannot be deployed: missing, unreadable, or no SBF
+    program. A configuration error: the CLI prints it and exits 2, `run` names it."""
+
+
+def read_program_so(path: Path) -> bytes:
+    """The ELF at `path`, after the checks that catch the usual mistakes with a clear message
+    (LiteSVM's own are terse): a wrong path, a directory, a file that is no ELF, or a program
+    built for the host (`cargo build`) instead of for SBF (`cargo build-sbf`)."""
+    try:
+        elf = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ProgramLoadError(f"program.program_so: {path}: no such file") from None
+    except OSError as exc:
+        raise ProgramLoadError(f"program.program_so: {path}: cannot be read ({exc.strerror or exc})") from None
+    if elf[:4] != _ELF_MAGIC:
+        raise ProgramLoadError(
+            f"program.program_so: {path}: not an ELF file ({len(elf)} bytes), so no compiled program "
+            "(build one with `cargo build-sbf`)")
+    machine = int.from_bytes(elf[18:20], "little") if len(elf) >= 20 else None
+    if machine not in _SBF_MACHINES:
+        raise ProgramLoadError(
+            f"program.program_so: {path}: an ELF file for machine {machine}, not an SBF program "
+            f"(e_machine {' or '.join(map(str, _SBF_MACHINES))}): build it with `cargo build-sbf`, "
+            "not `cargo build`")
+    return elf
 
 
 class EmbeddedLedger:
@@ -63,12 +98,12 @@ class EmbeddedLedger:
         # validator that deployed the program with the upgradeable loader: without it, the
         # program's admin check takes its "not owned by the loader" path and accepts any signer
         # even with the real address. (No authority: a bare test ledger, as before.)
-        if upgrade_authority is not None or self.program_so:
-            self._install_program_data(upgrade_authority)
         if self.program_so:
-            self.svm.add_program(program_id, self.program_so.read_bytes())
+            self._deploy_program(read_program_so(self.program_so), upgrade_authority)
             self.emulator = None
         else:
+            if upgrade_authority is not None:
+                self._install_program_data(upgrade_authority)
             if emulator_factory is None:
                 from engine.frt.emulator import FrtEmulator as emulator_factory
             self.emulator = emulator_factory(program_id)
@@ -89,8 +124,8 @@ class EmbeddedLedger:
         self._start_block()
 
     def _install_program_data(self, upgrade_authority: Pubkey | None) -> None:
-        """The FRT admin check reads the upgrade authority from the ProgramData PDA; LiteSVM's
-        loader does not create one, so write it the way the upgradeable loader would."""
+        """Emulated mode: the FRT admin check reads the upgrade authority from the ProgramData PDA,
+        and no program is deployed, so write its header the way the upgradeable loader would."""
         from engine.frt.pda import find_program_data
         from engine.frt.state import ProgramData
 
@@ -99,6 +134,40 @@ class EmbeddedLedger:
         self.svm.set_account(address, Account(
             lamports=self.svm.minimum_balance_for_rent_exemption(len(data)), data=data,
             owner=BPF_LOADER_UPGRADEABLE_ID, executable=False))
+
+    def _deploy_program(self, elf: bytes, upgrade_authority: Pubkey | None) -> None:
+        """Deploy `elf` as `solana program deploy` leaves a program on a validator: a ProgramData
+        account (owned by the upgradeable loader, not executable) holding the deployment slot,
+        the upgrade authority (None: a final, immutable program) and the ELF; and the program
+        account, owned by the loader, executable, whose data points at that ProgramData. LiteSVM
+        compiles the program from these accounts when the program account is written, as a
+        validator loads it from them.
+
+        (LiteSVM's `add_program` writes the same two accounts but with no upgrade authority, and
+        ran after the ProgramData written here, so it used to erase the authority the FRT admin
+        checks read.)"""
+        from engine.frt.pda import find_program_data
+        from engine.frt.state import ProgramData
+
+        program_data_address, _ = find_program_data(self.program_id)
+        header = ProgramData(slot=self.svm.get_clock().slot, upgrade_authority_address=upgrade_authority)
+        program_data = header.encode() + elf
+        self.svm.set_account(program_data_address, Account(
+            lamports=self.svm.minimum_balance_for_rent_exemption(len(program_data)), data=program_data,
+            owner=BPF_LOADER_UPGRADEABLE_ID, executable=False))
+        program = UPGRADEABLE_PROGRAM_TAG + bytes(program_data_address)
+        try:
+            self.svm.set_account(self.program_id, Account(
+                lamports=self.svm.minimum_balance_for_rent_exemption(len(program)), data=program,
+                owner=BPF_LOADER_UPGRADEABLE_ID, executable=True))
+        except Exception as exc:  # LiteSVM says only "invalid account data for instruction" here
+            reason = str(exc)
+            try:
+                self.svm.add_program(self.program_id, elf)  # only to learn why: its loader names the cause
+            except Exception as detailed:
+                reason = str(detailed)
+            raise ProgramLoadError(
+                f"program.program_so: {self.program_so}: LiteSVM cannot load this program: {reason}") from exc
 
     # ---- time, slots and blockhashes ------------------------------------------------------
 
