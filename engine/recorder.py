@@ -17,6 +17,7 @@ from engine.threads import ThreadRecord
 
 log = logging.getLogger(__name__)
 ERRORS_KEPT = 10
+TRANSACTIONS_KEPT = 10  # a thread's recent transactions (get_thread_status "recent_transactions")
 
 
 class Recorder:
@@ -27,6 +28,8 @@ class Recorder:
         self.dirty = False  # statistics changed since the last flush
         self._recent_errors: dict[str, deque] = {}  # thread -> last 10 errors, flushed to errors/
         self._errors_dirty: set[str] = set()
+        # thread -> its last operations' transactions, successes and failures, newest first (memory only)
+        self._recent_transactions: dict[str, deque] = {}
         # Called when a finding opens a new group, whose example replay will look for: the engine
         # writes the pool histories out then (engine/history/log.py buffers up to half a second).
         self.on_new_group = lambda: None
@@ -51,6 +54,10 @@ class Recorder:
         stats.record_fee(outcome.result.fee, pool_fee)
         self.totals.record(outcome.operation, outcome.verdict, outcome.latency_ms, outcome.error_name,
                            outcome.result.fee, pool_fee)
+        ring = self._recent_transactions.get(thread.thread_id)
+        if ring is None:
+            ring = self._recent_transactions[thread.thread_id] = deque(maxlen=TRANSACTIONS_KEPT)
+        ring.appendleft(transaction_entry(outcome, now, pool_fee))
         if outcome.ok:
             stats.successful_operations += 1
             stats.consecutive_failures = 0
@@ -198,6 +205,10 @@ class Recorder:
         else:
             log.debug("finding %s again (%d): %s", group["id"], group["count"], finding["detail"])
 
+    def recent_transactions(self, thread_id: str) -> list[dict]:
+        """The thread's last operations' transactions (at most 10), newest first."""
+        return list(self._recent_transactions.get(thread_id, ()))
+
     # ---- recent errors (errors/<thread>.json) -----------------------------------------------------
 
     def recent_errors(self, thread_id: str) -> list[dict]:
@@ -222,6 +233,7 @@ class Recorder:
 
     def forget(self, thread_id: str) -> None:
         self._recent_errors.pop(thread_id, None)
+        self._recent_transactions.pop(thread_id, None)
         self._errors_dirty.discard(thread_id)
 
 
@@ -231,6 +243,30 @@ def error_evidence(outcome: Outcome, now: str) -> dict:
             "transaction_signature": outcome.result.signature, "logs": list(outcome.result.logs),
             "balances_before": outcome.before.wallet.to_json(), "balances_after": outcome.after.wallet.to_json(),
             "operation": outcome.operation, "amount": outcome.amount, "at": now}
+
+
+_LP = {"A": "lp_token_a", "B": "lp_token_b"}
+_TOKEN = {"A": "token_a", "B": "token_b"}
+
+
+def transaction_entry(outcome: Outcome, now: str, pool_fee: int) -> dict:
+    """One operation's transaction as get_thread_status lists it: what went in and came out (in
+    base units of `token_in` / `token_out`, balance names) and how it ended."""
+    side = outcome.token_type
+    if outcome.operation == "deposit":
+        token_in, token_out = _TOKEN.get(side), _LP.get(side)
+    elif outcome.operation == "withdraw":
+        token_in, token_out = _LP.get(side), _TOKEN.get(side)
+    else:
+        token_in, token_out = _TOKEN.get(side), _TOKEN.get("B" if side == "A" else "A")
+    error = outcome.result.error if not outcome.ok else None
+    return {"timestamp": now, "operation": outcome.operation, "token_type": side,
+            "amount_in": outcome.amount, "token_in": token_in, "amount_out": outcome.output, "token_out": token_out,
+            "ok": outcome.ok, "outcome": outcome.verdict,
+            "error_name": error.name if error else None, "error_code": error.code if error else None,
+            "error_category": error.category if error else None,
+            "signature": outcome.result.signature, "latency_ms": round(outcome.latency_ms, 3),
+            "network_fee": outcome.result.fee, "pool_fee": pool_fee}
 
 
 def _error_entry(outcome: Outcome, now: str, available: int) -> dict:

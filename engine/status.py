@@ -80,6 +80,7 @@ def thread_status(engine, thread: ThreadRecord, pool: PoolRuntime, wallet: Walle
                             "pool_id": thread.pool_id, "token_type": thread.token_type, "status": thread.status,
                             "created_at": thread.created_at, "started_at": thread.started_at,
                             "last_operation_at": thread.last_operation_at},
+        "recent_transactions": engine.recorder.recent_transactions(thread.thread_id),
         "recent_errors": [{"timestamp": e.get("timestamp"), "error": e.get("error_message"),
                            "operation_type": e.get("operation_type"), "category": e.get("category")}
                           for e in errors[-10:]],

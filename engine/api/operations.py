@@ -136,7 +136,15 @@ _POOL = _obj("pool_id", "token_a_mint", "token_a_decimals", "token_b_mint", "tok
 _THREAD_CREATED = _obj("thread_id", "wallet_address", "status", thread_id=_STR, wallet_address=_STR, status=_STR)
 _THREAD_STATUS = _obj("thread_id", "type", "status", "pool_id", "token_type", "wallet_address", "balances",
                       "statistics", "verification_totals", "recent_errors",
-                      balances=_obj("sol", "token_a", "token_b", "lp_tokens"), recent_errors=_ARRAY)
+                      balances=_obj("sol", "token_a", "token_b", "lp_tokens"), recent_errors=_ARRAY,
+                      recent_transactions={
+                          "type": "array", "description": "The thread's last operations' transactions (at most 10, "
+                          "successes and failures, newest first; kept in memory: empty after a restart). Amounts in "
+                          "base units of token_in / token_out (token_a, token_b, lp_token_a, lp_token_b); outcome "
+                          "is ok, expected, unexpected or transient; error_* are null for a success.",
+                          "items": _obj("timestamp", "operation", "token_type", "amount_in", "token_in", "amount_out",
+                                        "token_out", "ok", "outcome", "error_name", "error_code", "error_category",
+                                        "signature", "latency_ms", "network_fee", "pool_fee")})
 _THREADS_SUMMARY = _obj("total_threads", "running_threads", "stopped_threads", "total_operations")
 _STATUS_CHANGE = _obj("thread_id", "status", thread_id=_STR, status=_STR)
 
