@@ -1,71 +1,155 @@
 """Statistics: a mergeable latency histogram, an operations-per-minute meter and per-thread counters."""
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
+import operator
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field, fields
 
-# Log-scale buckets from 0.05 ms to ~80 s, 25 % apart: precise enough for p50/p95/p99 and
-# cheap to merge across threads (and, later, processes).
+# Log-scale buckets from 0.05 ms to ~64 s: 65 coarse buckets 25 % apart (what /metrics exports and
+# all that stats files of earlier versions hold), each split into _SUB fine buckets ~1 % apart.
+# A percentile is interpolated inside its fine bucket, so it is within one fine bucket (< 1 %) of
+# the nearest-rank value (percentiles were once the coarse bucket's upper edge: up to 25 % off, and
+# all alike); recording stays one log and one list increment, and merging stays exact.
 _FIRST_MS = 0.05
 _FACTOR = 1.25
-_BUCKETS = 65
+_BUCKETS = 65  # coarse: [0, FIRST], 63 buckets 25 % wide, then everything from FIRST * F**63 (~64 s) up
+_SUB = 23  # fine buckets per coarse one: 1.25 ** (1 / 23) = 1.0097 apart
+_FINE = (_BUCKETS - 2) * _SUB + 2  # [0, FIRST], 1,449 buckets ~1 % wide, the top one
+_TOP = _FINE - 1
+_INDICES = range(_FINE)
+_COARSE = [slice(0, 1), *(slice(start, start + _SUB) for start in range(1, _TOP, _SUB)), slice(_TOP, _FINE)]
+_FINE_FACTOR = _FACTOR ** (1 / _SUB)
+_LOG_FIRST = math.log(_FIRST_MS)
+_PER_LOG = _SUB / math.log(_FACTOR)  # fine buckets per unit of ln(ms)
+
+
+def _fine_bounds(index: int) -> tuple[float, float]:
+    """(lower, upper) edge of fine bucket `index` (not the top one) in ms."""
+    if index == 0:
+        return 0.0, _FIRST_MS
+    return _FIRST_MS * _FINE_FACTOR ** (index - 1), _FIRST_MS * _FINE_FACTOR ** index
 
 
 class LatencyHistogram:
+    """Latencies (ms) in log-scale buckets ~1 % wide: percentiles within ~1 % of the exact ones,
+    exactly mergeable across threads and shard processes."""
+
+    __slots__ = ("fine", "total", "sum_ms", "max_ms")
+
     def __init__(self) -> None:
-        self.counts = [0] * _BUCKETS
+        self.fine = [0] * _FINE
         self.total = 0
         self.sum_ms = 0.0
         self.max_ms = 0.0
 
     def record(self, ms: float) -> None:
-        index = 0 if ms <= _FIRST_MS else min(_BUCKETS - 1, int(math.log(ms / _FIRST_MS, _FACTOR)) + 1)
-        self.counts[index] += 1
+        if ms <= _FIRST_MS:
+            index = 0
+        else:
+            index = int((math.log(ms) - _LOG_FIRST) * _PER_LOG) + 1
+            if index > _TOP:
+                index = _TOP
+        self.fine[index] += 1
         self.total += 1
         self.sum_ms += ms
-        self.max_ms = max(self.max_ms, ms)
+        if ms > self.max_ms:
+            self.max_ms = ms
+
+    @property
+    def counts(self) -> list[int]:
+        """The 65 coarse bucket counts (bucket i >= 1 holds [FIRST*F**(i-1), FIRST*F**i)): what
+        /metrics exports and what older versions persisted."""
+        return list(map(sum, map(self.fine.__getitem__, _COARSE)))
 
     def merge(self, other: "LatencyHistogram") -> None:
-        self.counts = [a + b for a, b in zip(self.counts, other.counts)]
+        self.fine = list(map(operator.add, self.fine, other.fine))
         self.total += other.total
         self.sum_ms += other.sum_ms
         self.max_ms = max(self.max_ms, other.max_ms)
 
+    def percentiles(self, ps) -> list[float]:
+        """The p-th percentiles (ms) of `ps`, one pass: the nearest-rank sample's fine bucket, and in
+        it the value at the rank's share of the bucket's count (linear), capped by the max; the max
+        in the top bucket (>= ~64 s, no upper edge); 0 when empty."""
+        cumulative = list(itertools.accumulate(self.fine))
+        if not self.total or not cumulative[-1]:
+            return [0.0 for _ in ps]
+        answers = []
+        for p in ps:
+            rank = min(max(p / 100 * self.total, 1e-9), cumulative[-1])  # p = 0: the first sample's bucket
+            index = bisect.bisect_left(cumulative, rank)
+            if index == _TOP:  # no upper edge: what the top bucket holds is up to the max, said as the max
+                answers.append(self.max_ms)
+                continue
+            count = self.fine[index]
+            share = (rank - (cumulative[index] - count)) / count
+            lower, upper = _fine_bounds(index)
+            upper = min(upper, self.max_ms)
+            answers.append(max(0.0, min(lower + (upper - lower) * share, self.max_ms)))
+        return answers
+
     def percentile(self, p: float) -> float:
-        """Upper edge of the bucket holding the p-th percentile (ms); 0 when empty."""
-        if not self.total:
-            return 0.0
-        rank = p / 100 * self.total
-        seen = 0
-        for index, count in enumerate(self.counts):
-            seen += count
-            if seen >= rank and count:
-                if index == _BUCKETS - 1:  # the top bucket has no upper edge: what it holds is up to max
-                    return self.max_ms
-                return min(_FIRST_MS * _FACTOR ** index, self.max_ms)
-        return self.max_ms
+        """The p-th percentile (ms), within one fine bucket (< 1 %) of the nearest-rank value; 0 when empty."""
+        return self.percentiles((p,))[0]
 
     @property
     def mean_ms(self) -> float:
         return self.sum_ms / self.total if self.total else 0.0
 
     def summary(self) -> dict:
-        return {"count": self.total, "mean_ms": round(self.mean_ms, 3), "p50_ms": round(self.percentile(50), 3),
-                "p95_ms": round(self.percentile(95), 3), "p99_ms": round(self.percentile(99), 3),
-                "max_ms": round(self.max_ms, 3)}
+        p50, p95, p99 = self.percentiles((50, 95, 99))
+        return {"count": self.total, "mean_ms": round(self.mean_ms, 3), "p50_ms": round(p50, 3),
+                "p95_ms": round(p95, 3), "p99_ms": round(p99, 3), "max_ms": round(self.max_ms, 3)}
 
     def to_json(self) -> dict:
-        return {"counts": self.counts, "total": self.total, "sum_ms": self.sum_ms, "max_ms": self.max_ms}
+        """The fine counts from the first non-empty bucket to the last ("fine_from", "fine"; "sub"
+        names the layout), and the coarse counts too, which versions before the fine buckets read."""
+        fine = self.fine
+        first = next(itertools.compress(_INDICES, fine), 0)
+        last = _TOP - next(itertools.compress(_INDICES, reversed(fine)), _TOP)
+        return {"counts": self.counts, "sub": _SUB, "fine_from": first, "fine": fine[first:last + 1],
+                "total": self.total, "sum_ms": self.sum_ms, "max_ms": self.max_ms}
+
+    def add_json(self, data: dict | None) -> None:
+        """Add a to_json() of this version, or of an older one (coarse counts only: each coarse
+        count is spread evenly over its fine buckets, so its percentiles stay within that 25 %
+        bucket). A histogram of another layout adds nothing."""
+        span = _fine_of_json(data) if data else None
+        if span is None:
+            return
+        first, counts = span
+        end = first + len(counts)
+        self.fine[first:end] = map(operator.add, self.fine[first:end], counts)
+        self.total += data["total"]
+        self.sum_ms += data["sum_ms"]
+        self.max_ms = max(self.max_ms, data["max_ms"])
 
     @classmethod
     def from_json(cls, data: dict | None) -> "LatencyHistogram":
         histogram = cls()
-        if data and len(data.get("counts", [])) == _BUCKETS:
-            histogram.counts = list(data["counts"])
-            histogram.total, histogram.sum_ms, histogram.max_ms = data["total"], data["sum_ms"], data["max_ms"]
+        histogram.add_json(data)
         return histogram
+
+
+def _fine_of_json(data: dict) -> tuple[int, list[int]] | None:
+    """(first fine index, fine counts from there) of a persisted histogram, or None when its
+    layout is unknown."""
+    fine, first = data.get("fine"), data.get("fine_from")
+    if (data.get("sub") == _SUB and isinstance(fine, list) and isinstance(first, int)
+            and 0 <= first and first + len(fine) <= _FINE):
+        return first, fine
+    counts = data.get("counts")  # before the fine buckets: the 65 coarse counts
+    if not isinstance(counts, list) or len(counts) != _BUCKETS:
+        return None
+    fine = [counts[0]]
+    for count in counts[1:-1]:  # spread evenly (Bresenham): the share of the coarse bucket each fine one gets
+        fine.extend((step + 1) * count // _SUB - step * count // _SUB for step in range(_SUB))
+    fine.append(counts[-1])
+    return 0, fine
 
 
 class RateMeter:
@@ -255,7 +339,7 @@ class EngineTotals:
             for key, count in data.get(name, {}).items():
                 mine[key] = mine.get(key, 0) + count
         for op, histogram in data["latency"].items():
-            self.latency.setdefault(op, LatencyHistogram()).merge(LatencyHistogram.from_json(histogram))
+            self.latency.setdefault(op, LatencyHistogram()).add_json(histogram)
         self.waits += data["waits"]
         self.late_landings += data.get("late_landings", 0)
         self.network_fees += data["network_fees"]
