@@ -19,6 +19,7 @@ from solders.transaction_status import (
     TransactionErrorInsufficientFundsForRent,
 )
 
+from engine.chain.runtime_rules import RuntimeFrames
 from engine.chain.processed import (
     DEFAULT_CU_PER_INSTRUCTION,
     MAX_CU_PER_TRANSACTION,
@@ -40,15 +41,21 @@ class _Budget:
 
 
 class EmulatorEnv:
-    """What the emulator sees of the ledger while one instruction runs."""
+    """What the emulator sees of the ledger while one instruction runs.
 
-    def __init__(self, ledger, accounts: list[AccountMeta], logs: list[str], written: set[Pubkey]):
+    Every write goes through `put`, which first hands the account's current value to the
+    runtime frames (`engine.chain.runtime_rules`): the runtime's rules are checked when the
+    program calls another program (`cpi_enter` / `cpi_leave`) and when it returns (`finish`)."""
+
+    def __init__(self, ledger, accounts: list[AccountMeta], logs: list[str], written: set[Pubkey],
+                 program_id: Pubkey | None = None):
         self.ledger = ledger
         self.accounts = accounts
         self.logs = logs
-        self._writable = {meta.pubkey for meta in accounts if meta.is_writable}
         self.written = written
         self._cache: dict[Pubkey, object] = {}
+        self.frames = RuntimeFrames(program_id if program_id is not None else ledger.program_id,
+                                    accounts, self.get)
 
     @property
     def now(self) -> int:
@@ -62,16 +69,25 @@ class EmulatorEnv:
             return account
 
     def put(self, key: Pubkey, account) -> None:
-        if key not in self._writable:
-            before = self.get(key)
-            if before is None or before.lamports != account.lamports:
-                raise ProgramError("ReadonlyLamportChange")
-            if bytes(before.data) != bytes(account.data):
-                raise ProgramError("ReadonlyDataModified")
-            return
+        self.frames.record(key, self.get(key))
         self.ledger.svm.set_account(key, account)
         self._cache[key] = account
         self.written.add(key)
+
+    # ---- cross-program invocations (the runtime's side of them) ----------------------------
+
+    def cpi_enter(self, program_id: Pubkey, metas, pda_signers=()) -> None:
+        self.frames.enter(program_id, metas, pda_signers)
+
+    def cpi_leave(self) -> None:
+        self.frames.leave()
+
+    def cpi_abandon(self) -> None:
+        self.frames.abandon()
+
+    def finish(self) -> None:
+        """The program returned: the runtime's checks on the whole instruction."""
+        self.frames.finish()
 
     def log(self, line: str) -> None:
         self.logs.append(f"Program log: {line}")
@@ -107,6 +123,9 @@ def run_emulated_transaction(ledger, tx: Transaction | VersionedTransaction,
     error, units = _execute(ledger, keys, instructions, budget, logs, written)
     if error is None:
         error = _rent_state_error(ledger, saved, written)
+    if error is None and not _balanced(ledger, saved, written, program_id=ledger.program_id,
+                                       instructions=instructions):
+        error = TransactionErrorFieldless.UnbalancedTransaction
     if error is not None:
         ledger.restore_accounts(saved)
     return Processed(signature, error, logs, fee, units, slot)
@@ -125,9 +144,10 @@ def _execute(ledger, keys, instructions, budget, logs, written):
             continue
         if ix.program_id == program_id:
             logs.append(f"Program {program_id} invoke [1]")
-            env = EmulatorEnv(ledger, ix.accounts, logs, written)
+            env = EmulatorEnv(ledger, ix.accounts, logs, written, program_id)
             try:
                 cost = emulator.execute(ix.accounts, bytes(ix.data), env)
+                env.finish()
                 if cost > remaining:
                     logs.append(f"Program {program_id} consumed {remaining} of {remaining} compute units")
                     raise ProgramError("ComputationalBudgetExceeded")
@@ -177,6 +197,21 @@ def _rent_state_error(ledger, saved, written: set[Pubkey]):
         if after.lamports < minimum and not was_paying:
             return TransactionErrorInsufficientFundsForRent(index)
     return None
+
+
+def _balanced(ledger, saved, written: set[Pubkey], *, program_id: Pubkey, instructions) -> bool:
+    """The transaction-level check of the runtime: the lamports of all the transaction's
+    accounts sum to what they did after the fee was charged (agave: UnbalancedTransaction).
+    Only accounts something wrote can differ: the emulator's writes are in `written`; when
+    LiteSVM ran instructions of this transaction too, every account is summed."""
+    litesvm_ran = any(ix.program_id not in (program_id, COMPUTE_BUDGET_PROGRAM_ID) for ix in instructions)
+    before = after = 0
+    for key, account in saved:
+        if litesvm_ran or key in written:
+            before += account.lamports if account is not None else 0
+            now = ledger.get_account(key)
+            after += now.lamports if now is not None else 0
+    return before == after
 
 
 def _decompile_all(message: Message, keys: list[Pubkey]) -> list[Instruction]:

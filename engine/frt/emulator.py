@@ -42,6 +42,7 @@ from engine.frt.constants import (
     rent_exempt_minimum,
 )
 from engine.frt.errors import ProgramError
+from engine.frt.spl import NATIVE_MINT
 from engine.frt.instructions import InstructionDecodeError, decode_instruction_data
 from engine.frt.pda import (
     find_lp_token_a_mint,
@@ -97,8 +98,11 @@ EXACT_ACCOUNT_COUNTS = {
     "process_admin_change": 3,
 }
 MINIMUM_ACCOUNT_COUNTS = {  # fewer accounts: the program panics while indexing
-    "update_pool_fees": 4, "pause_system": 3, "withdraw_treasury_fees": 6,
+    "pause_system": 3, "withdraw_treasury_fees": 6,
 }
+# Fewer accounts than these: `next_account_info` returns NotEnoughAccountKeys
+# (pool.rs:916-919 for UpdatePoolFees, utilities.rs:310 / 368 for the two views).
+ITERATED_ACCOUNT_COUNTS = {"update_pool_fees": 4, "get_fee_info": 1, "get_pool_sol_balance": 1}
 
 
 def _fail(error, message: str = "", program: str | None = None) -> ProgramError:
@@ -160,44 +164,60 @@ class _Invocation:
         self.write_data(key, bytes(data))
 
     def move_lamports(self, source: Pubkey, destination: Pubkey, lamports: int) -> None:
+        """`**source.lamports -= n; **destination.lamports += n`. With source == destination both
+        sides are one account (the runtime hands a program one AccountInfo for a duplicated
+        account), so the balance is unchanged: the destination is read after the debit."""
         src = self.env.get(source)
-        dst = self.env.get(destination)
         self.env.put(source, _lamports(src, src.lamports - lamports))
+        dst = self.env.get(destination)
         if dst is None:
             dst = Account(0, b"", SYSTEM_PROGRAM_ID)
         self.env.put(destination, _lamports(dst, dst.lamports + lamports))
 
     # -- CPIs the program makes ------------------------------------------------------------
+    # Each runs inside `_Cpi`, which hands the call to the runtime's rules (privileges of the
+    # accounts passed, the callee among the caller's accounts, and on return the callee's
+    # writes and lamport balance). The bodies follow the System and SPL Token processors.
 
     def system_transfer(self, source: Pubkey, destination: Pubkey, lamports: int) -> None:
-        self.env.logs.append(f"Program {SYSTEM_PROGRAM_ID} invoke [2]")
-        src = self.env.get(source)
-        if src is None or src.lamports < lamports:
-            have = src.lamports if src else 0
-            self.env.logs.append(f"Transfer: insufficient lamports {have}, need {lamports}")
-            self.env.logs.append(f"Program {SYSTEM_PROGRAM_ID} failed: custom program error: 0x1")
-            raise _system_error(1, "ResultWithNegativeLamports")
-        self.move_lamports(source, destination, lamports)
-        self.env.logs.append(f"Program {SYSTEM_PROGRAM_ID} success")
+        """`system_instruction::transfer`: [from (signer, writable), to (writable)]."""
+        with _Cpi(self.env, SYSTEM_PROGRAM_ID, ((source, True, True), (destination, False, True))):
+            src = self.env.get(source)
+            if src is not None and len(src.data):
+                self.env.logs.append("Transfer: `from` must not carry data")
+                raise _fail("InvalidArgument", "Transfer: `from` must not carry data", program="system")
+            if src is None or src.lamports < lamports:
+                have = src.lamports if src else 0
+                self.env.logs.append(f"Transfer: insufficient lamports {have}, need {lamports}")
+                raise _system_error(1, "ResultWithNegativeLamports")
+            self.move_lamports(source, destination, lamports)
 
-    def create_account(self, payer: Pubkey, address: Pubkey, space: int, owner: Pubkey, data: bytes) -> None:
-        self.env.logs.append(f"Program {SYSTEM_PROGRAM_ID} invoke [2]")
-        existing = self.env.get(address)
-        if existing is not None and existing.lamports > 0:
-            self.env.logs.append(f"Create Account: account Address {{ address: {address}, base: None }} already in use")
-            self.env.logs.append(f"Program {SYSTEM_PROGRAM_ID} failed: custom program error: 0x0")
-            raise _system_error(0, "AccountAlreadyInUse")
-        lamports = rent_exempt_minimum(space)
-        funder = self.env.get(payer)
-        if funder is None or funder.lamports < lamports:
-            self.env.logs.append(f"Program {SYSTEM_PROGRAM_ID} failed: custom program error: 0x1")
-            raise _system_error(1, "ResultWithNegativeLamports")
-        self.env.put(payer, _lamports(funder, funder.lamports - lamports))
-        self.env.put(address, Account(lamports, data.ljust(space, b"\0"), owner, False, 0))
-        self.env.logs.append(f"Program {SYSTEM_PROGRAM_ID} success")
+    def create_account(self, payer: Pubkey, address: Pubkey, space: int, owner: Pubkey) -> None:
+        """`system_instruction::create_account` signed for the PDA `address`: the new account
+        holds `space` zero bytes; its owner initialises it afterwards."""
+        with _Cpi(self.env, SYSTEM_PROGRAM_ID, ((payer, True, True), (address, True, True)), (address,)):
+            existing = self.env.get(address)
+            if existing is not None and (existing.lamports > 0 or len(existing.data)
+                                         or existing.owner != SYSTEM_PROGRAM_ID):
+                self.env.logs.append(f"Create Account: account Address {{ address: {address}, base: None }} already in use")
+                raise _system_error(0, "AccountAlreadyInUse")
+            lamports = rent_exempt_minimum(space)
+            funder = self.env.get(payer)
+            if funder is not None and len(funder.data):
+                self.env.logs.append("Transfer: `from` must not carry data")
+                raise _fail("InvalidArgument", "Transfer: `from` must not carry data", program="system")
+            if funder is None or funder.lamports < lamports:
+                have = funder.lamports if funder else 0
+                self.env.logs.append(f"Transfer: insufficient lamports {have}, need {lamports}")
+                raise _system_error(1, "ResultWithNegativeLamports")
+            self.env.put(payer, _lamports(funder, funder.lamports - lamports))
+            self.env.put(address, Account(lamports, bytes(space), owner, False, 0))
 
-    def token_transfer(self, source: Pubkey, destination: Pubkey, amount: int, authority: Pubkey) -> None:
-        with _TokenCpi(self, "Transfer"):
+    def token_transfer(self, token_program: Pubkey, source: Pubkey, destination: Pubkey, amount: int,
+                       authority: Pubkey, pda_signers: tuple = ()) -> None:
+        _check_token_program(token_program)
+        metas = ((source, False, True), (destination, False, True), (authority, True, False))
+        with _Cpi(self.env, TOKEN_PROGRAM_ID, metas, pda_signers, "Transfer"):
             src, dst = self.token(source), self.token(destination)
             if src.state == 2 or dst.state == 2:
                 raise _spl_error(0x11, "AccountFrozen")
@@ -209,70 +229,203 @@ class _Invocation:
                 raise _spl_error(4, "OwnerMismatch")
             if source == destination:
                 return
+            if dst.amount + amount > U64_MAX:
+                raise _spl_error(0xE, "Overflow")
             self.patch_u64(source, TOKEN_AMOUNT_OFFSET, src.amount - amount)
             self.patch_u64(destination, TOKEN_AMOUNT_OFFSET, dst.amount + amount)
+            if src.is_native is not None:  # wrapped SOL: the lamports move with the amount
+                self.move_lamports(source, destination, amount)
 
-    def token_mint_to(self, mint_key: Pubkey, destination: Pubkey, amount: int, authority: Pubkey) -> None:
-        with _TokenCpi(self, "MintTo"):
+    def token_mint_to(self, token_program: Pubkey, mint_key: Pubkey, destination: Pubkey, amount: int,
+                      authority: Pubkey, pda_signers: tuple = ()) -> None:
+        _check_token_program(token_program)
+        metas = ((mint_key, False, True), (destination, False, True), (authority, True, False))
+        with _Cpi(self.env, TOKEN_PROGRAM_ID, metas, pda_signers, "MintTo"):
             dst = self.token(destination)
             if dst.state == 2:
                 raise _spl_error(0x11, "AccountFrozen")
+            if dst.is_native is not None:
+                raise _spl_error(0xA, "NativeNotSupported")
             if dst.mint != mint_key:
                 raise _spl_error(3, "MintMismatch")
             mint = self.mint(mint_key)
+            if mint.mint_authority is None:
+                raise _spl_error(5, "FixedSupply")
             if mint.mint_authority != authority:
                 raise _spl_error(4, "OwnerMismatch")
-            if mint.supply + amount > U64_MAX:
+            if dst.amount + amount > U64_MAX or mint.supply + amount > U64_MAX:
                 raise _spl_error(0xE, "Overflow")
-            self.patch_u64(mint_key, MINT_SUPPLY_OFFSET, mint.supply + amount)
             self.patch_u64(destination, TOKEN_AMOUNT_OFFSET, dst.amount + amount)
+            self.patch_u64(mint_key, MINT_SUPPLY_OFFSET, mint.supply + amount)
 
-    def token_burn(self, source: Pubkey, mint_key: Pubkey, amount: int, authority: Pubkey) -> None:
-        with _TokenCpi(self, "Burn"):
+    def token_burn(self, token_program: Pubkey, source: Pubkey, mint_key: Pubkey, amount: int,
+                   authority: Pubkey) -> None:
+        _check_token_program(token_program)
+        metas = ((source, False, True), (mint_key, False, True), (authority, True, False))
+        with _Cpi(self.env, TOKEN_PROGRAM_ID, metas, (), "Burn"):
             src = self.token(source)
+            mint = self.mint(mint_key)
             if src.state == 2:
                 raise _spl_error(0x11, "AccountFrozen")
-            if src.mint != mint_key:
-                raise _spl_error(3, "MintMismatch")
+            if src.is_native is not None:
+                raise _spl_error(0xA, "NativeNotSupported")
             if src.amount < amount:
                 raise _spl_error(1, "InsufficientFunds")
+            if src.mint != mint_key:
+                raise _spl_error(3, "MintMismatch")
             if src.owner != authority:
                 raise _spl_error(4, "OwnerMismatch")
-            mint = self.mint(mint_key)
             self.patch_u64(source, TOKEN_AMOUNT_OFFSET, src.amount - amount)
             self.patch_u64(mint_key, MINT_SUPPLY_OFFSET, mint.supply - amount)
 
+    def token_initialize_account(self, token_program: Pubkey, account_key: Pubkey, mint_key: Pubkey,
+                                 owner: Pubkey, rent_sysvar: Pubkey) -> None:
+        """SPL Token InitializeAccount: [account (writable), mint, owner, rent sysvar]. For the
+        native mint the account is native: is_native = its rent-exempt reserve and amount = the
+        lamports above it."""
+        _check_token_program(token_program)
+        metas = ((account_key, False, True), (mint_key, False, False), (owner, False, False),
+                 (rent_sysvar, False, False))
+        with _Cpi(self.env, TOKEN_PROGRAM_ID, metas, (), "InitializeAccount"):
+            if rent_sysvar != RENT_SYSVAR_ID:
+                raise _fail("InvalidArgument", "not the rent sysvar", program="spl-token")
+            account = self.env.get(account_key)
+            data = bytes(account.data) if account is not None else b""
+            if len(data) != TOKEN_ACCOUNT_SIZE:
+                raise _fail("InvalidAccountData", "account is not 165 bytes", program="spl-token")
+            if data[108] != 0:
+                raise _spl_error(6, "AlreadyInUse")
+            reserve = rent_exempt_minimum(TOKEN_ACCOUNT_SIZE)
+            if account.lamports < reserve:
+                raise _spl_error(0, "NotRentExempt")
+            native = mint_key == NATIVE_MINT
+            if not native:
+                mint_account = self.env.get(mint_key)
+                if mint_account is None or mint_account.owner != TOKEN_PROGRAM_ID:
+                    raise _fail("IncorrectProgramId", "mint not owned by SPL Token", program="spl-token")
+                try:
+                    if not decode_mint(bytes(mint_account.data)).is_initialized:
+                        raise ValueError("uninitialized mint")
+                except ValueError:
+                    raise _spl_error(2, "InvalidMint") from None
+            token = TokenAccount(mint=mint_key, owner=owner, amount=account.lamports - reserve if native else 0,
+                                 delegate=None, state=1, is_native=reserve if native else None,
+                                 delegated_amount=0, close_authority=None)
+            self.write_data(account_key, token.encode_into(data))
+
+    def token_initialize_mint(self, token_program: Pubkey, mint_key: Pubkey, authority: Pubkey, decimals: int,
+                              rent_sysvar: Pubkey, pda_signers: tuple = ()) -> None:
+        """SPL Token InitializeMint: [mint (writable), rent sysvar]."""
+        _check_token_program(token_program)
+        with _Cpi(self.env, TOKEN_PROGRAM_ID, ((mint_key, False, True), (rent_sysvar, False, False)),
+                  pda_signers, "InitializeMint"):
+            if rent_sysvar != RENT_SYSVAR_ID:
+                raise _fail("InvalidArgument", "not the rent sysvar", program="spl-token")
+            account = self.env.get(mint_key)
+            data = bytes(account.data) if account is not None else b""
+            if len(data) != MINT_SIZE:
+                raise _fail("InvalidAccountData", "mint is not 82 bytes", program="spl-token")
+            if data[45] != 0:
+                raise _spl_error(6, "AlreadyInUse")
+            if account.lamports < rent_exempt_minimum(MINT_SIZE):
+                raise _spl_error(0, "NotRentExempt")
+            mint = Mint(mint_authority=authority, supply=0, decimals=decimals, is_initialized=True,
+                        freeze_authority=None)
+            self.write_data(mint_key, mint.encode_into(data))
+
     def token(self, key: Pubkey) -> TokenAccount:
+        """`Account::unpack` in the token program: 165 bytes (else InvalidAccountData) and
+        initialised (else UninitializedAccount). Whose account it is the runtime judges when the
+        token program writes it (ExternalAccountDataModified)."""
         account = self.env.get(key)
-        if account is None or account.owner != TOKEN_PROGRAM_ID or len(account.data) != TOKEN_ACCOUNT_SIZE:
+        if account is None or len(account.data) != TOKEN_ACCOUNT_SIZE:
             raise _fail("InvalidAccountData", f"{key} is not a token account", program="spl-token")
-        return decode_token_account(bytes(account.data))
+        try:
+            token = decode_token_account(bytes(account.data))
+        except ValueError:
+            raise _fail("InvalidAccountData", f"{key} does not unpack", program="spl-token") from None
+        if token.state == 0:
+            raise _fail("UninitializedAccount", f"{key} is not initialized", program="spl-token")
+        return token
 
     def mint(self, key: Pubkey) -> Mint:
         account = self.env.get(key)
-        if account is None or account.owner != TOKEN_PROGRAM_ID or len(account.data) != MINT_SIZE:
+        if account is None or len(account.data) != MINT_SIZE:
             raise _fail("InvalidAccountData", f"{key} is not a mint", program="spl-token")
-        return decode_mint(bytes(account.data))
+        try:
+            mint = decode_mint(bytes(account.data))
+        except ValueError:
+            raise _fail("InvalidAccountData", f"{key} does not unpack", program="spl-token") from None
+        if not mint.is_initialized:
+            raise _fail("UninitializedAccount", f"{key} is not initialized", program="spl-token")
+        return mint
 
 
-class _TokenCpi:
-    """Logs a CPI into SPL Token the way the runtime does, including its failure line."""
+def _check_token_program(key: Pubkey) -> None:
+    """`spl_token::instruction::*` builders refuse any other program id (`check_program_account`)."""
+    if key != TOKEN_PROGRAM_ID:
+        raise _fail("IncorrectProgramId", f"{key} is not the SPL Token program")
 
-    def __init__(self, invocation: _Invocation, name: str) -> None:
-        self.logs = invocation.env.logs
+
+class _Cpi:
+    """One cross-program invocation: the runtime's checks on entry and return, and its logs."""
+
+    __slots__ = ("env", "program_id", "metas", "signers", "name")
+
+    def __init__(self, env, program_id: Pubkey, metas, pda_signers=(), name: str | None = None) -> None:
+        self.env = env
+        self.program_id = program_id
+        self.metas = metas
+        self.signers = pda_signers
         self.name = name
 
     def __enter__(self):
-        self.logs.append(f"Program {TOKEN_PROGRAM_ID} invoke [2]")
-        self.logs.append(f"Program log: Instruction: {self.name}")
+        self.env.cpi_enter(self.program_id, self.metas, self.signers)
+        self.env.logs.append(f"Program {self.program_id} invoke [2]")
+        if self.name is not None:
+            self.env.logs.append(f"Program log: Instruction: {self.name}")
 
     def __exit__(self, exc_type, exc, tb):
+        logs = self.env.logs
         if exc is None:
-            self.logs.append(f"Program {TOKEN_PROGRAM_ID} success")
-        elif isinstance(exc, ProgramError) and exc.code is not None:
-            self.logs.append(f"Program log: Error: {exc.message}")
-            self.logs.append(f"Program {TOKEN_PROGRAM_ID} failed: custom program error: {exc.code:#x}")
+            try:
+                self.env.cpi_leave()
+            except ProgramError as failure:
+                logs.append(f"Program {self.program_id} failed: {failure.message}")
+                raise
+            logs.append(f"Program {self.program_id} success")
+            return False
+        self.env.cpi_abandon()
+        if isinstance(exc, ProgramError):
+            if exc.code is not None:
+                if self.name is not None:
+                    logs.append(f"Program log: Error: {exc.message}")
+                logs.append(f"Program {self.program_id} failed: custom program error: {exc.code:#x}")
+            else:
+                logs.append(f"Program {self.program_id} failed: {exc.message or exc.error}")
         return False
+
+
+def unpack_token_from_slice(data, what: str) -> TokenAccount:
+    """spl-token 3.5 `Account::unpack_from_slice`: `array_ref![src, 0, 165]` panics on a shorter
+    slice (ProgramFailedToComplete); a longer one is read from its first 165 bytes; a bad state
+    byte or COption tag is InvalidAccountData."""
+    if len(data) < TOKEN_ACCOUNT_SIZE:
+        raise _fail("ProgramFailedToComplete", f"{what}: {len(data)} bytes, unpack_from_slice panics")
+    try:
+        return decode_token_account(bytes(data[:TOKEN_ACCOUNT_SIZE]))
+    except ValueError:
+        raise _fail("InvalidAccountData", f"{what} does not unpack") from None
+
+
+def unpack_mint_from_slice(data, what: str) -> Mint:
+    """spl-token 3.5 `Mint::unpack_from_slice`: as above with 82 bytes."""
+    if len(data) < MINT_SIZE:
+        raise _fail("ProgramFailedToComplete", f"{what}: {len(data)} bytes, unpack_from_slice panics")
+    try:
+        return decode_mint(bytes(data[:MINT_SIZE]))
+    except ValueError:
+        raise _fail("InvalidAccountData", f"{what} is not a mint") from None
 
 
 def _lamports(account: Account, lamports: int) -> Account:
@@ -299,6 +452,8 @@ class FrtEmulator:
             raise _fail("InvalidAccountData", f"{name} expects {EXACT_ACCOUNT_COUNTS[name]} accounts")
         if name in MINIMUM_ACCOUNT_COUNTS and count < MINIMUM_ACCOUNT_COUNTS[name]:
             raise _fail("ProgramFailedToComplete", "account index out of bounds (panic)")
+        if name in ITERATED_ACCOUNT_COUNTS and count < ITERATED_ACCOUNT_COUNTS[name]:
+            raise _fail("NotEnoughAccountKeys", f"{name} reads {ITERATED_ACCOUNT_COUNTS[name]} accounts in turn")
         handler = getattr(self, f"_{name}", None)
         invocation = _Invocation(self.program_id, accounts, env)
         if handler is None:
@@ -345,12 +500,9 @@ class FrtEmulator:
             raise _fail("UninitializedAccount", f"account {index} is empty")
         if account.owner != TOKEN_PROGRAM_ID:
             raise _fail("IncorrectProgramId", f"account {index} is not an SPL token account")
-        try:
-            token = decode_token_account(bytes(account.data))
-        except ValueError:
-            raise _fail("InvalidAccountData", f"account {index} does not unpack") from None
-        if token.state == 0:
-            raise _fail("InvalidAccountData", f"account {index} is uninitialized")
+        # token_validation.rs:33: `TokenAccount::unpack_from_slice` (no length or state check;
+        # a short slice panics in `array_ref!`).
+        token = unpack_token_from_slice(account.data, f"account {index}")
         if token.state == 2:
             raise _fail("InvalidAccountData", f"account {index} is frozen")
         if user and token.delegated_amount > 0:
@@ -414,6 +566,9 @@ class FrtEmulator:
 
     def _initialize_program(self, inv: _Invocation, admin_authority: Pubkey) -> None:
         authority = inv.key(0)
+        # system.rs:80: `Rent::from_account_info(rent_sysvar_account)?` comes first.
+        if inv.key(2) != RENT_SYSVAR_ID:
+            raise _fail("InvalidArgument", "wrong rent sysvar")
         self._require_signer(inv, 0)
         self._upgrade_authority_check(inv, authority, 5)
         if inv.key(3) != self.system_state_key:
@@ -426,10 +581,10 @@ class FrtEmulator:
         state = SystemState(is_paused=False, pause_timestamp=0, pause_reason_code=0,
                             admin_authority=admin_authority, pending_admin_authority=admin_authority,
                             admin_change_timestamp=now)
-        inv.create_account(authority, self.system_state_key, SYSTEM_STATE_SIZE, self.program_id,
-                           state.encode())
-        inv.create_account(authority, self.treasury_key, MAIN_TREASURY_SIZE, self.program_id,
-                           MainTreasuryState().encode())
+        inv.create_account(authority, self.system_state_key, SYSTEM_STATE_SIZE, self.program_id)
+        inv.write_data(self.system_state_key, state.encode().ljust(SYSTEM_STATE_SIZE, b"\0"))
+        inv.create_account(authority, self.treasury_key, MAIN_TREASURY_SIZE, self.program_id)
+        inv.write_data(self.treasury_key, MainTreasuryState().encode().ljust(MAIN_TREASURY_SIZE, b"\0"))
 
     def _initialize_pool(self, inv: _Invocation, ratio_a_numerator: int, ratio_b_denominator: int,
                          flags: int) -> None:
@@ -478,16 +633,20 @@ class FrtEmulator:
                 raise _fail("InvalidAccountData", f"account {index} is not the expected PDA")
         (vault_a, vault_a_bump), (vault_b, vault_b_bump), (lp_a, lp_a_bump), (lp_b, lp_b_bump) = derived
 
-        inv.create_account(creator, pool_key, POOL_STATE_SIZE, self.program_id, b"")
+        # pool.rs:400-571: create the pool (signed by its PDA), then each vault is created and
+        # initialised by SPL Token (InitializeAccount with the rent sysvar [6]), then each LP mint.
+        token_program, rent_sysvar = inv.key(4), inv.key(6)
+        inv.create_account(creator, pool_key, POOL_STATE_SIZE, self.program_id)
         for vault, mint in ((vault_a, token_a), (vault_b, token_b)):
-            inv.create_account(creator, vault, TOKEN_ACCOUNT_SIZE, TOKEN_PROGRAM_ID,
-                               TokenAccount(mint=mint, owner=pool_key, amount=0, delegate=None, state=1,
-                                            is_native=None, delegated_amount=0, close_authority=None).encode())
+            inv.create_account(creator, vault, TOKEN_ACCOUNT_SIZE, TOKEN_PROGRAM_ID)
+            inv.token_initialize_account(token_program, vault, mint, pool_key, rent_sysvar)
         # LP decimals come from accounts [7]/[8] as passed, not from the sorted mints (§13 #4).
         for lp_mint, source in ((lp_a, mint_x), (lp_b, mint_y)):
-            inv.create_account(creator, lp_mint, MINT_SIZE, TOKEN_PROGRAM_ID,
-                               Mint(mint_authority=pool_key, supply=0, decimals=source.decimals,
-                                    is_initialized=True, freeze_authority=None).encode())
+            inv.create_account(creator, lp_mint, MINT_SIZE, TOKEN_PROGRAM_ID)
+            inv.token_initialize_mint(token_program, lp_mint, pool_key, source.decimals, rent_sysvar, (pool_key,))
+        # pool.rs:575/579: `Mint::unpack` (exact length, initialised) of both mints.
+        for index in (7, 8):
+            self._unpack_mint_strict(inv, index)
         decimals = {inv.key(7): mint_x.decimals, inv.key(8): mint_y.decimals}
         state_flags = model.creation_flags(ratio_a_numerator, ratio_b_denominator,
                                            decimals[token_a], decimals[token_b], flags)
@@ -503,10 +662,18 @@ class FrtEmulator:
         inv.write_data(pool_key, pool.encode())
 
     def _unpack_mint(self, inv: _Invocation, index: int) -> Mint:
-        try:
-            return decode_mint(inv.data(index))
-        except ValueError:
-            raise _fail("InvalidAccountData", f"account {index} is not a mint") from None
+        """`Mint::unpack_from_slice` (pool.rs:159-160, swap.rs:325/331)."""
+        return unpack_mint_from_slice(inv.data(index), f"account {index}")
+
+    def _unpack_mint_strict(self, inv: _Invocation, index: int) -> Mint:
+        """`Mint::unpack`: exactly 82 bytes (else InvalidAccountData) and initialised."""
+        data = inv.data(index)
+        if len(data) != MINT_SIZE:
+            raise _fail("InvalidAccountData", f"account {index} is not {MINT_SIZE} bytes")
+        mint = unpack_mint_from_slice(data, f"account {index}")
+        if not mint.is_initialized:
+            raise _fail("UninitializedAccount", f"account {index} is an uninitialized mint")
+        return mint
 
     def _treasury(self, inv: _Invocation, index: int) -> MainTreasuryState:
         try:
@@ -543,37 +710,38 @@ class FrtEmulator:
         if user_token.amount < amount:
             raise _fail("InsufficientFunds", "token balance below the deposit amount")
         pool = self._collect_fee(inv, 0, 3, pool_id, pool.contract_liquidity_fee, "collected_liquidity_fees")
-        inv.token_transfer(inv.key(7), vault, amount, user)
+        inv.token_transfer(inv.key(4), inv.key(7), vault, amount, user)
         liquidity = side.liquidity(pool) + amount
         if liquidity > U64_MAX:
             raise _fail("ArithmeticOverflow", "tracked liquidity overflows")
         self._patch_pool(inv, pool_id, **{side.liquidity_field: liquidity})
-        inv.token_mint_to(lp_mint, inv.key(8), amount, pool_id)
+        inv.token_mint_to(inv.key(4), lp_mint, inv.key(8), amount, pool_id, (pool_id,))
         if self._token_account(inv, 8).amount - lp_before.amount != amount:
             raise ProgramError.custom(3001, "strict 1:1 LP violation")
         inv.log(f"Deposit: {amount} in, {amount} LP out")
 
     def _inspect_user_lp(self, inv: _Invocation, index: int, user: Pubkey) -> str | None:
+        """liquidity.rs:271-289: any error of `safe_unpack_and_validate_token_account` (owner,
+        frozen, active delegate, foreign account, bad bytes) only marks the LP account as
+        unusable, answered later with Custom(4001); a panic (short data) is not an error."""
         account = inv.account(index)
         if account is None or not account.data:
             return "missing"
-        if account.owner != TOKEN_PROGRAM_ID:
-            return "not an SPL token account"
         try:
-            token = decode_token_account(bytes(account.data))
-        except ValueError:
-            return "does not unpack"
-        if token.owner != user:
-            return "not owned by the user"
+            self._token_account(inv, index, owner=user, user=True)
+        except ProgramError as exc:
+            if exc.error == "ProgramFailedToComplete":
+                raise
+            return exc.message
         return None
 
     def _check_lp_mint_authority(self, inv: _Invocation, lp_mint: Pubkey, pool_id: Pubkey) -> None:
+        """validation.rs:121-158 (`validate_lp_mint_authority`)."""
         account = inv.env.get(lp_mint)
-        try:
-            mint = decode_mint(bytes(account.data)) if account is not None else None
-        except ValueError:
-            mint = None
-        if mint is None or mint.mint_authority != pool_id:
+        if account is None or account.owner != TOKEN_PROGRAM_ID:
+            raise _fail("IncorrectProgramId", "LP mint not owned by SPL Token")
+        mint = unpack_mint_from_slice(account.data, "LP mint")
+        if mint.mint_authority != pool_id:
             raise _fail("InvalidAccountData", "LP mint authority is not the pool")
 
     def _withdraw(self, inv: _Invocation, withdraw_token_mint: Pubkey, lp_amount_to_burn: int,
@@ -602,8 +770,8 @@ class FrtEmulator:
         self._token_account(inv, vault_index, owner=pool_id, mint=withdraw_token_mint)
         self._check_lp_mint_authority(inv, side.lp_mint, pool_id)
         pool = self._collect_fee(inv, 0, 3, pool_id, pool.contract_liquidity_fee, "collected_liquidity_fees")
-        inv.token_burn(inv.key(7), side.lp_mint, amount, user)
-        inv.token_transfer(side.vault, inv.key(8), amount, pool_id)
+        inv.token_burn(inv.key(4), inv.key(7), side.lp_mint, amount, user)
+        inv.token_transfer(inv.key(4), side.vault, inv.key(8), amount, pool_id, (pool_id,))
         liquidity = side.liquidity(pool)
         if liquidity < amount:
             raise _fail("ArithmeticOverflow", "tracked liquidity below the withdrawal")
@@ -656,8 +824,8 @@ class FrtEmulator:
             raise _fail("InsufficientFunds", f"output {amount_out} exceeds liquidity {out_liquidity}")
         pool = self._collect_fee(inv, 0, 3, pool_id, pool.swap_contract_fee, "collected_swap_contract_fees")
         vault_in, vault_out = (pool.token_a_vault, pool.token_b_vault) if a_to_b else (pool.token_b_vault, pool.token_a_vault)
-        inv.token_transfer(inv.key(7), vault_in, amount_in, user)
-        inv.token_transfer(vault_out, inv.key(8), amount_out, pool_id)
+        inv.token_transfer(inv.key(4), inv.key(7), vault_in, amount_in, user)
+        inv.token_transfer(inv.key(4), vault_out, inv.key(8), amount_out, pool_id, (pool_id,))
         if a_to_b:
             a, b = pool.total_token_a_liquidity + amount_in, pool.total_token_b_liquidity - amount_out
         else:
@@ -755,6 +923,9 @@ class FrtEmulator:
         self._system_state(inv, 4)
         self._admin_check(inv, 0, 4, 5)
         treasury = self._treasury(inv, 1)
+        # treasury.rs:144: `Rent::from_account_info(rent_sysvar_account)?` after the admin check.
+        if inv.key(2) != RENT_SYSVAR_ID:
+            raise _fail("InvalidArgument", "wrong rent sysvar")
         withdrawn = model.check_treasury_withdrawal(
             amount=amount, treasury_lamports=inv.lamports(1), stored_total_balance=treasury.total_balance,
             stored_rent_exempt_minimum=treasury.rent_exempt_minimum,

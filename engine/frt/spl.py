@@ -26,3 +26,7 @@ def mint_to(mint: Pubkey, destination: Pubkey, authority: Pubkey, amount: int) -
 def burn(account: Pubkey, mint: Pubkey, owner: Pubkey, amount: int) -> Instruction:
     return Instruction(TOKEN_PROGRAM_ID, _AMOUNT.pack(_BURN, amount), [
         AccountMeta(account, False, True), AccountMeta(mint, False, True), AccountMeta(owner, True, False)])
+
+
+NATIVE_MINT = Pubkey.from_string("So11111111111111111111111111111111111111112")
+"""Wrapped SOL: token accounts of this mint are native (their amount is lamports)."""

@@ -1,0 +1,376 @@
+"""Where the built-in emulator used to be more lenient than a validator running FRT v0.17.1070.
+
+Each test cites the line of the program (github.com/Fixed-Asset-Ratio-Trading/fixed-ratio-trading,
+v0.17.1070) or the runtime rule it reproduces. The last group runs a deliberately misbehaving
+emulated instruction and checks that the runtime's rules around the emulator refuse it, as a
+validator refuses any program that does the same.
+"""
+from __future__ import annotations
+
+from solders.account import Account
+from solders.instruction import AccountMeta, Instruction
+from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
+from solders.system_program import CreateAccountParams, create_account
+from spl.token.instructions import (
+    approve,
+    create_idempotent_associated_token_account,
+    freeze_account,
+    initialize_mint2,
+    sync_native,
+)
+from spl.token.models import ApproveParams, FreezeAccountParams, InitializeMint2Params, SyncNativeParams
+
+from engine.chain.ledger import EmbeddedLedger
+from engine.chain.runtime_rules import RuntimeFrames
+from engine.frt import instructions as ix
+from engine.frt import model
+from engine.frt.client import token_address
+from engine.frt.constants import (
+    CU_LIMITS, LOCALNET_PROGRAM_ID, MINT_SIZE, SYSTEM_PROGRAM_ID, TOKEN_ACCOUNT_SIZE, TOKEN_PROGRAM_ID,
+    rent_exempt_minimum,
+)
+from engine.frt.emulator import FrtEmulator
+from engine.frt.pda import find_main_treasury
+from engine.frt.spl import NATIVE_MINT
+from engine.frt.state import MainTreasuryState, Mint, TokenAccount
+from engine.sandbox import make_world
+from engine.wallet import Wallet
+
+X, Y = 10**9, 10**6
+TREASURY_ADMIN_CU = CU_LIMITS["admin"]
+
+
+async def _send(world, instructions, payer, signers=()):
+    return await world.client.sender.send(list(instructions), payer, list(signers))
+
+
+def _deposit_ix(world, user, mint, amount, *, lp_account=None):
+    lp_mint = world.lp(mint)
+    return ix.deposit(world.client.program_id, user.pubkey, world.pool, mint, amount,
+                      world.ata(user, mint), lp_account or world.ata(user, lp_mint))
+
+
+def _with_account(instruction: Instruction, index: int, meta: AccountMeta) -> Instruction:
+    accounts = list(instruction.accounts)
+    accounts[index] = meta
+    return Instruction(instruction.program_id, bytes(instruction.data), accounts)
+
+
+async def _deposit(world, user, instruction):
+    return await _send(world, [ix.compute_unit_limit(CU_LIMITS["deposit"]), instruction], user)
+
+
+# ---- the treasury paying itself ---------------------------------------------------------------
+
+async def test_treasury_withdrawal_into_the_treasury_itself_leaves_its_lamports_unchanged():
+    # treasury.rs:227-228: `**main_treasury_pda.lamports -= w; **destination.lamports += w` on
+    # one account (a duplicated account is one AccountInfo) is a net zero; treasury.rs:231-233
+    # still counts the withdrawal and re-reads the (unchanged) balance.
+    world = await make_world()
+    program = world.client.program_id
+    treasury = find_main_treasury(program)[0]
+    before = world.ledger.get_account(treasury)
+    state_before = MainTreasuryState.decode(bytes(before.data))
+
+    result = await _send(world, [ix.compute_unit_limit(TREASURY_ADMIN_CU),
+                                 ix.withdraw_treasury_fees(program, world.core.pubkey, treasury, X // 10)],
+                         world.core)
+
+    assert result.ok, result.error
+    after = world.ledger.get_account(treasury)
+    assert after.lamports == before.lamports
+    state = MainTreasuryState.decode(bytes(after.data))
+    assert state.treasury_withdrawal_count == state_before.treasury_withdrawal_count + 1
+    assert state.total_balance == before.lamports
+
+
+async def test_treasury_withdrawal_with_a_wrong_rent_sysvar_is_invalid_argument():
+    # treasury.rs:144: `Rent::from_account_info(rent_sysvar_account)?` -> InvalidArgument.
+    world = await make_world()
+    program = world.client.program_id
+    instruction = ix.withdraw_treasury_fees(program, world.core.pubkey, world.core.pubkey, X // 10)
+    instruction = _with_account(instruction, 2, AccountMeta(SYSTEM_PROGRAM_ID, False, False))
+    result = await _send(world, [ix.compute_unit_limit(TREASURY_ADMIN_CU), instruction], world.core)
+    assert result.error.name == "InvalidArgument"
+
+
+async def test_initialize_program_checks_the_rent_sysvar_first():
+    # system.rs:80: the rent sysvar is read before the upgrade authority and the
+    # already-initialised check (system.rs:90, 104).
+    world = await make_world()
+    program = world.client.program_id
+    instruction = ix.initialize_program(program, world.core.pubkey, world.core.pubkey)
+    instruction = _with_account(instruction, 2, AccountMeta(SYSTEM_PROGRAM_ID, False, False))
+    result = await _send(world, [ix.compute_unit_limit(CU_LIMITS["initialize_program"]), instruction], world.core)
+    assert result.error.name == "InvalidArgument"
+
+
+# ---- the user's LP account ----------------------------------------------------------------------
+
+async def test_deposit_into_an_lp_account_with_an_active_delegate_is_4001():
+    # liquidity.rs:273-285: the LP account is unpacked with check_delegate = true
+    # (token_validation.rs:50-59 rejects delegated_amount > 0); any error there only marks it
+    # missing, and liquidity.rs:349-354 answers Custom(4001).
+    world = await make_world()
+    user = await world.user(x=10 * X)
+    spender = Wallet.generate()
+    lp_account = world.ata(user, world.lp(world.mint_x))
+    assert (await world.client.deposit(user, world.pool, world.mint_x, X)).ok
+    assert (await _send(world, [approve(ApproveParams(
+        program_id=TOKEN_PROGRAM_ID, source=lp_account, delegate=spender.pubkey, owner=user.pubkey, amount=5))],
+        user)).ok
+
+    result = await world.client.deposit(user, world.pool, world.mint_x, X)
+
+    assert (result.error.code, result.error.category) == (4001, "unexpected")
+
+
+async def test_deposit_with_a_frozen_token_account_of_another_mint_in_the_lp_slot_is_4001():
+    # token_validation.rs:41-47 refuses a frozen account; in the LP slot that error becomes
+    # Custom(4001) (liquidity.rs:281-284, 354), not the InvalidAccountData it is elsewhere.
+    world = await make_world()
+    user = await world.user(x=10 * X)
+    freezable = Wallet.generate()
+    assert (await _send(world, [
+        create_account(CreateAccountParams(from_pubkey=world.core.pubkey, to_pubkey=freezable.pubkey,
+                                           lamports=rent_exempt_minimum(MINT_SIZE), space=MINT_SIZE,
+                                           owner=TOKEN_PROGRAM_ID)),
+        initialize_mint2(InitializeMint2Params(program_id=TOKEN_PROGRAM_ID, mint=freezable.pubkey, decimals=0,
+                                               mint_authority=world.core.pubkey,
+                                               freeze_authority=world.core.pubkey)),
+        create_idempotent_associated_token_account(world.core.pubkey, user.pubkey, freezable.pubkey),
+    ], world.core, [freezable])).ok
+    foreign = token_address(user.pubkey, freezable.pubkey)
+    assert (await _send(world, [freeze_account(FreezeAccountParams(
+        program_id=TOKEN_PROGRAM_ID, account=foreign, mint=freezable.pubkey, authority=world.core.pubkey))],
+        world.core)).ok
+
+    result = await _deposit(world, user, _deposit_ix(world, user, world.mint_x, X, lp_account=foreign))
+
+    assert result.error.code == 4001
+
+
+# ---- short account data: the unpack panics ------------------------------------------------------
+
+def _short_token_account(world, key: Pubkey, size: int = 100) -> None:
+    world.ledger.svm.set_account(key, Account(rent_exempt_minimum(size), bytes(size), TOKEN_PROGRAM_ID, False, 0))
+
+
+async def test_a_short_token_account_in_the_input_slot_makes_the_program_panic():
+    # token_validation.rs:33: `TokenAccount::unpack_from_slice` starts with
+    # `array_ref![src, 0, 165]`, which panics on a shorter slice: ProgramFailedToComplete.
+    world = await make_world()
+    user = await world.user(x=10 * X)
+    short = Pubkey.new_unique()
+    _short_token_account(world, short)
+    instruction = _with_account(_deposit_ix(world, user, world.mint_x, X), 7, AccountMeta(short, False, True))
+    result = await _deposit(world, user, instruction)
+    assert result.error.name == "ProgramFailedToComplete"
+
+
+async def test_a_short_token_account_in_the_lp_slot_panics_rather_than_4001():
+    # liquidity.rs:273: the panic inside safe_unpack_and_validate_token_account is not an
+    # Err the `match` could turn into "missing" (4001).
+    world = await make_world()
+    user = await world.user(x=10 * X)
+    short = Pubkey.new_unique()
+    _short_token_account(world, short)
+    result = await _deposit(world, user, _deposit_ix(world, user, world.mint_x, X, lp_account=short))
+    assert result.error.name == "ProgramFailedToComplete"
+
+
+async def test_a_short_mint_account_in_a_swap_panics():
+    # swap.rs:325: `Mint::unpack_from_slice(&input_mint_account.data)`: array_ref! on 82 bytes.
+    # The mint accounts are compared by key first (swap.rs:310), so the real mint's data is cut.
+    world = await make_world()
+    lp = await world.user(y=100 * Y)
+    trader = await world.user(x=X)
+    assert (await world.client.deposit(lp, world.pool, world.mint_y, 100 * Y)).ok
+    mint = world.ledger.get_account(world.mint_x)
+    world.ledger.svm.set_account(world.mint_x, Account(mint.lamports, bytes(mint.data)[:40], TOKEN_PROGRAM_ID, False, 0))
+    result = await world.client.swap(trader, world.pool, world.mint_x, 1000, 160)
+    assert result.error.name == "ProgramFailedToComplete"
+
+
+# ---- account counts ---------------------------------------------------------------------------
+
+async def test_update_pool_fees_with_three_accounts_is_not_enough_account_keys():
+    # pool.rs:916-919: the accounts are taken with `next_account_info(...)?`, which returns
+    # NotEnoughAccountKeys (no panic).
+    world = await make_world()
+    instruction = ix.update_pool_fees(world.client.program_id, world.core.pubkey, world.pool.pool_state, 1,
+                                      2_000_000, 0)
+    instruction = Instruction(instruction.program_id, bytes(instruction.data), list(instruction.accounts)[:3])
+    result = await _send(world, [ix.compute_unit_limit(TREASURY_ADMIN_CU), instruction], world.core)
+    assert result.error.name == "NotEnoughAccountKeys"
+
+
+# ---- the programs FRT calls -------------------------------------------------------------------
+
+async def test_deposit_with_a_wrong_token_program_account_is_incorrect_program_id():
+    # liquidity.rs:411-419: `token_instruction::transfer(spl_token_program_account.key, ..)?`
+    # refuses any other program id (spl-token `check_program_account`): IncorrectProgramId.
+    world = await make_world()
+    user = await world.user(x=10 * X)
+    bogus = Pubkey.new_unique()
+    instruction = _with_account(_deposit_ix(world, user, world.mint_x, X), 4, AccountMeta(bogus, False, False))
+    result = await _deposit(world, user, instruction)
+    assert result.error.name == "IncorrectProgramId"
+    assert await world.balance(user, world.lp(world.mint_x)) == 0
+
+
+async def test_deposit_without_the_system_program_among_its_accounts_is_missing_account():
+    # fee_validation.rs:246-257 invokes `system_instruction::transfer`; the runtime finds the
+    # callee among the caller's instruction accounts or answers "Unknown program"
+    # (MissingAccount). SIMD-0163, which would have lifted this, was rescinded (agave #6828).
+    world = await make_world()
+    user = await world.user(x=10 * X)
+    instruction = _with_account(_deposit_ix(world, user, world.mint_x, X), 1,
+                                AccountMeta(Pubkey.new_unique(), False, False))
+    result = await _deposit(world, user, instruction)
+    assert result.error.name == "MissingAccount"
+
+
+async def test_a_vault_for_the_native_mint_is_native_and_carries_the_deposited_lamports():
+    # pool.rs:444-458 initialises each vault with SPL Token InitializeAccount, which makes an
+    # account of the native mint native (is_native = its rent-exempt reserve); a Transfer from
+    # a native account moves the lamports with the amount.
+    world = await make_world()
+    # The native mint exists on every validator (LiteSVM does not create it).
+    world.ledger.svm.set_account(NATIVE_MINT, Account(
+        rent_exempt_minimum(MINT_SIZE), Mint(mint_authority=None, supply=0, decimals=9).encode(),
+        TOKEN_PROGRAM_ID, False, 0))
+    ratio_x, ratio_y = model.ratio_from_human(160, 9, 6, "a_to_b")
+    created = await world.client.create_pool(world.core, NATIVE_MINT, world.mint_y, ratio_x, ratio_y)
+    assert created.result.ok, created.result.error
+    pool = created.addresses
+    vault = pool.vault_for(NATIVE_MINT)
+    reserve = rent_exempt_minimum(TOKEN_ACCOUNT_SIZE)
+    state = TokenAccount.decode(bytes(world.ledger.get_account(vault).data))
+    assert (state.is_native, state.amount) == (reserve, 0)
+
+    user = Wallet.generate()
+    await world.cluster.airdrop(user.pubkey, 5 * X)
+    await world.client.ensure_lp_accounts(world.core, user.pubkey, pool)
+    wrapped = token_address(user.pubkey, NATIVE_MINT)
+    assert (await _send(world, [transfer(TransferParams(from_pubkey=user.pubkey, to_pubkey=wrapped, lamports=2 * X)),
+                                sync_native(SyncNativeParams(program_id=TOKEN_PROGRAM_ID, account=wrapped))],
+                        user)).ok
+    wrapped_before = world.ledger.get_account(wrapped).lamports
+
+    result = await world.client.deposit(user, pool, NATIVE_MINT, X)
+
+    assert result.ok, result.error
+    assert world.ledger.get_account(vault).lamports == reserve + X
+    assert world.ledger.get_account(wrapped).lamports == wrapped_before - X
+    assert TokenAccount.decode(bytes(world.ledger.get_account(vault).data)).amount == X
+
+
+# ---- the runtime's rules around a misbehaving emulated instruction ------------------------------
+
+class _Misbehaving(FrtEmulator):
+    """DonateSol (accounts: donor signer+writable, treasury writable, system state, system
+    program) replaced by one wrong thing a program might try."""
+
+    def __init__(self, program_id, deed):
+        super().__init__(program_id)
+        self.deed = deed
+
+    def _donate_sol(self, inv, amount, message):
+        self.deed(self, inv, amount)
+
+
+def _lamports_from_nothing(emulator, inv, amount):
+    account = inv.env.get(emulator.treasury_key)
+    inv.env.put(emulator.treasury_key, Account(account.lamports + amount, account.data, account.owner, False, 0))
+
+
+def _debit_the_donor_directly(emulator, inv, amount):
+    inv.move_lamports(inv.key(0), emulator.treasury_key, amount)  # the donor belongs to System
+
+
+def _write_the_read_only_system_state(emulator, inv, amount):
+    data = bytearray(inv.data(2))
+    data[0] ^= 1
+    inv.write_data(inv.key(2), bytes(data))
+
+
+def _transfer_from_a_non_signer(emulator, inv, amount):
+    inv.system_transfer(inv.key(1), inv.key(0), amount)  # the treasury does not sign
+
+
+def _transfer_into_a_read_only_account(emulator, inv, amount):
+    inv.system_transfer(inv.key(0), inv.key(2), amount)  # the system state is read-only
+
+
+def _transfer_to_an_account_not_passed(emulator, inv, amount):
+    inv.system_transfer(inv.key(0), Pubkey.new_unique(), amount)
+
+
+async def _donate_with(deed, *, lamports=2 * X):
+    world = await make_world(ledger=EmbeddedLedger(LOCALNET_PROGRAM_ID,
+                                                   emulator_factory=lambda program_id: _Misbehaving(program_id, deed)))
+    donor = await world.user(lamports=lamports)
+    treasury = find_main_treasury(world.client.program_id)[0]
+    before = world.ledger.get_account(treasury).lamports
+    result = await _send(world, [ix.compute_unit_limit(TREASURY_ADMIN_CU),
+                                 ix.donate_sol(world.client.program_id, donor.pubkey, X // 10, "x")], donor)
+    return result, world.ledger.get_account(treasury).lamports - before
+
+
+async def test_lamports_created_from_nothing_are_an_unbalanced_instruction():
+    # agave InvokeContext::pop: the lamports of an instruction's accounts sum to what they did.
+    result, gained = await _donate_with(_lamports_from_nothing)
+    assert (result.error.name, result.error.instruction_index, gained) == ("UnbalancedInstruction", 1, 0)
+
+
+async def test_debiting_an_account_the_program_does_not_own_is_external_account_lamport_spend():
+    # agave BorrowedAccount::set_lamports: only the owner may decrease a balance.
+    result, gained = await _donate_with(_debit_the_donor_directly)
+    assert (result.error.name, gained) == ("ExternalAccountLamportSpend", 0)
+
+
+async def test_writing_a_read_only_account_is_read_only_data_modified():
+    # agave BorrowedAccount::can_data_be_changed: not writable -> ReadonlyDataModified.
+    result, _ = await _donate_with(_write_the_read_only_system_state)
+    assert result.error.name == "ReadonlyDataModified"
+
+
+async def test_a_cpi_signed_for_an_account_that_did_not_sign_is_privilege_escalation():
+    # agave prepare_next_instruction: a callee signer must sign in the caller (or be the
+    # caller's PDA, signed with seeds).
+    result, gained = await _donate_with(_transfer_from_a_non_signer)
+    assert (result.error.name, gained) == ("PrivilegeEscalation", 0)
+
+
+async def test_a_cpi_writing_a_read_only_account_is_privilege_escalation():
+    result, _ = await _donate_with(_transfer_into_a_read_only_account)
+    assert result.error.name == "PrivilegeEscalation"
+
+
+async def test_a_cpi_naming_an_account_the_instruction_lacks_is_missing_account():
+    result, _ = await _donate_with(_transfer_to_an_account_not_passed)
+    assert result.error.name == "MissingAccount"
+
+
+async def test_a_token_account_written_by_frt_itself_is_external_account_data_modified():
+    # agave BorrowedAccount::can_data_be_changed: only the owner (SPL Token) may change the
+    # data of a token account; FRT must go through a Transfer.
+    class Skimming(FrtEmulator):
+        def _deposit(self, inv, deposit_token_mint, amount, pool_id):
+            inv.patch_u64(inv.key(7), 64, 0)
+
+    world = await make_world(ledger=EmbeddedLedger(LOCALNET_PROGRAM_ID, emulator_factory=Skimming))
+    user = await world.user(x=10 * X)
+    result = await world.client.deposit(user, world.pool, world.mint_x, X)
+    assert result.error.name == "ExternalAccountDataModified"
+    assert await world.balance(user, world.mint_x) == 10 * X
+
+
+async def test_the_transaction_level_balance_check_catches_what_an_instruction_check_missed(monkeypatch):
+    # agave execute_loaded_transaction: the sum over the transaction's accounts is checked
+    # again after the rent-state check (UnbalancedTransaction).
+    monkeypatch.setattr(RuntimeFrames, "_check_balance", lambda self, frame: None)
+    result, gained = await _donate_with(_lamports_from_nothing)
+    assert (result.error.name, gained) == ("UnbalancedTransaction", 0)
