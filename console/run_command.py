@@ -10,6 +10,9 @@ nothing else failed the run.
 A run ended early by a first SIGINT / SIGTERM (Ctrl-C) is a run like any other: its threads are
 stopped, the audit runs, the summary (marked "interrupted") is printed and the exit code is its
 verdict's, 0, 1 or 3. --junit PATH also writes the verdict as JUnit XML (engine/junit.py).
+Progress lines (none with --quiet) give the operations per second since the threads started, the
+summary's definition of throughput, then the rate since the previous line, labelled "last N s";
+the last line, "done:", is printed from the report, so its rate is the summary's figure.
 """
 from __future__ import annotations
 
@@ -171,6 +174,8 @@ class HeadlessRun:
                                      created=created, data_dir=str(self.settings.data_dir),
                                      fail_on=getattr(self.args, "fail_on", None) or DEFAULT_FAIL_ON,
                                      thresholds=self.thresholds)
+        if not self.args.quiet:
+            print(self._final_line(report), flush=True)
         print(render_summary(report), end="")
         saved = await engine.write_report(f"run-{self.stamp}.json", report)
         print(f"report: {saved}")
@@ -216,19 +221,34 @@ class HeadlessRun:
                 continue
             header = (await engine.get_snapshot(feed_limit=0))["engine"]
             ops = header["operations"]
-            line = self._progress_line(header, now - started, (ops - last_ops) / max(now - last_at, 1e-9))
+            line = self._progress_line(header, now - started, ops / max(now - started, 1e-9),
+                                       recent=((ops - last_ops) / max(now - last_at, 1e-9), now - last_at))
             last_ops, last_at, next_line = ops, now, now + interval - 0.05
             print(f"\r{line}\x1b[K" if tty else line, end="" if tty else "\n", flush=True)
         if tty and not self.args.quiet:
             print()
         self.interrupted = self.stop.is_set()  # a signal ended it before the duration did
 
-    def _progress_line(self, header: dict, elapsed: float, rate: float) -> str:
+    def _progress_line(self, header: dict, elapsed: float, rate: float,
+                       recent: tuple[float, float] | None = None) -> str:
+        """`rate`: operations / seconds since the threads started, the summary's definition of
+        throughput; `recent`: (rate, seconds) since the previous line, labelled as such."""
         threads = header["threads"]
-        return (f"[{elapsed:5.0f}/{self.duration:g} s] ops {header['operations']:,} ({rate:,.1f}/s)  "
+        since = f"  last {round(recent[1], 1):g} s {recent[0]:,.1f}/s" if recent is not None else ""
+        return (f"[{elapsed:5.0f}/{self.duration:g} s] ops {header['operations']:,} ({rate:,.1f}/s){since}  "
                 f"failed {header['failed']:,}  unexpected {header['unexpected']:,}  "
                 f"findings {header['findings']:,}  threads running {threads['running_threads']}"
                 f" / error {threads['error_threads']}")
+
+    def _final_line(self, report: dict) -> str:
+        """The last progress line, from the report's own figures: its rate is the summary's
+        throughput (operations / measured running time, same rounding)."""
+        throughput, outcomes = report["throughput"], report["operations"]["by_outcome"]
+        threads = report["engine"]["threads"]
+        return (f"[{throughput['duration_s']:5.1f}/{self.duration:g} s] done: ops {throughput['operations']:,} "
+                f"({throughput['ops_per_second']:,.2f}/s)  failed {throughput['operations'] - outcomes['ok']:,}  "
+                f"unexpected {outcomes['unexpected']:,}  findings {report['findings']['count']:,}  "
+                f"threads running {threads['running_threads']} / error {threads['error_threads']}")
 
     # ---- signals ------------------------------------------------------------------------------
 
