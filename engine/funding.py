@@ -5,6 +5,8 @@ from __future__ import annotations
 from solders.pubkey import Pubkey
 
 from engine import status as status_view
+from engine.exceptions import InvalidParams
+from engine.frt.constants import LAMPORTS_PER_SIGNATURE
 from engine.observe import observe
 from engine.operations import require_ok
 
@@ -13,12 +15,33 @@ async def fund_thread(engine, thread_id: str, funding_type: str, amount: int) ->
     thread = engine.registry.thread(thread_id)
     pool = engine.pools[thread.pool_id]
     async with pool.lock:
+        if funding_type == "sol":
+            await _check_core_can_send(engine, amount)
         result = await engine.treasury.fund(thread, pool, funding_type, amount)
         view = await observe(engine.cluster, pool.addresses, thread.wallet.pubkey, with_pool=False)
     thread.wallet_view = view.wallet  # its row shows the new balances, running or not
     return {"thread_id": thread_id, "funding_type": funding_type, "amount": amount,
             "transaction_signature": result.signature, "network_fee_paid": result.fee,
             "balances": status_view.balances(thread, view.wallet)}
+
+
+async def _check_core_can_send(engine, lamports: int) -> None:
+    """Refuse (nothing sent) a SOL amount the core wallet cannot pay and still keep its fee and
+    rent: the chain's SystemResultWithNegativeLamports says none of that."""
+    balance = await engine.cluster.get_balance(engine.core.pubkey)
+    keeps = LAMPORTS_PER_SIGNATURE + await engine.cluster.get_minimum_balance_for_rent_exemption(0)
+    spare = max(0, balance - keeps)
+    if lamports <= spare:
+        return
+    message = (f"the core wallet has {_sol(balance)} SOL; ask for less: at most {spare:,} lamports "
+               f"(it keeps {keeps:,} for the fee and its rent)")
+    raise InvalidParams(f"Invalid params for fund_thread: amount: {message}",
+                        {"errors": [{"type": "value_error", "loc": ["amount"], "msg": message}]})
+
+
+def _sol(lamports: int) -> str:
+    """977_300_000_000 -> '977.3' (at most 4 decimals)."""
+    return f"{lamports / 10**9:,.4f}".rstrip("0").rstrip(".")
 
 
 async def mint_and_send_tokens(engine, pool_id: str, token_type: str, recipient_address: str, amount: int) -> dict:
