@@ -67,3 +67,24 @@ class EventFeed:
     def latest(self, limit: int = 100, severities: tuple[str, ...] = SEVERITIES) -> list[dict]:
         chosen = [e for e in reversed(self.entries.values()) if e.severity in severities]
         return [entry.to_json() for entry in chosen[:limit]]
+
+
+def merge_feeds(*feeds: list[dict], limit: int) -> list[dict]:
+    """Feed entries from several sources (the shards, the coordinator, a restarted shard's
+    earlier life) as one feed, newest first: entries with the same key are one event. A finding
+    group's entry is counted by its group, which a restarted shard restores whole, so the most
+    recent copy stands; other events restart from zero with the shard, so their counts add up."""
+    merged: dict[str, dict] = {}
+    for entry in (entry for feed in feeds for entry in feed):
+        known = merged.get(entry["key"])
+        if known is None:
+            merged[entry["key"]] = dict(entry)
+            continue
+        newer, older = (entry, known) if entry["last_seen"] >= known["last_seen"] else (known, entry)
+        combined = dict(newer)
+        if entry["severity"] != "finding":
+            combined["count"] = known["count"] + entry["count"]
+        combined["first_seen"] = min(known["first_seen"], entry["first_seen"])
+        combined["threads"] = list(dict.fromkeys(older["threads"] + newer["threads"]))[-20:]
+        merged[entry["key"]] = combined
+    return sorted(merged.values(), key=lambda entry: entry["last_seen"], reverse=True)[:limit]

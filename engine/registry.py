@@ -118,6 +118,10 @@ class Registry:
             if data.get("pool_id") not in self.pools:
                 self.problems.append(f"thread {thread_id} dropped: its pool {data.get('pool_id')} is gone")
                 continue
+            if books and thread_id not in statistics:
+                self.problems.append(f"thread {thread_id} dropped: it was created after the checkpoint the chain "
+                                     f"came back to, which does not hold its wallet's accounts")
+                continue
             wallet = Wallet.from_secret(self.store.open_secret(data["wallet_keypair"]))
             if data["wallet_keypair"].startswith("enc:") or not self.store.encrypted:
                 self._sealed_keys[thread_id] = data["wallet_keypair"]

@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from engine.atomic import atomic_write_text
 from engine.bootstrap import load_wallets
 from engine.datadir_lock import DataDirLock
 from engine.exceptions import InvalidParams, PoolNotFound, ThreadNotFound
-from engine.feed import EventFeed
+from engine.feed import EventFeed, merge_feeds
 from engine.sharding.links import InProcessLink, ProcessLink
 from engine.sharding.protocol import ShardFailed, error_from_json
 from engine.stats import EngineTotals
@@ -60,6 +60,12 @@ class Shard:
     alive: bool = False
     restarts: int = 0
     started_at: float = 0.0
+    earlier_feed: list[dict] = field(default_factory=list)  # what its feed held before it was restarted
+    earlier_feed_versions: int = 0  # its feed versions before then: the merged version only grows
+    # Counts its earlier lives made that its last checkpoint did not keep (a restart resumes from
+    # it): the header adds them, so that its figures never go back.
+    uncheckpointed: dict[str, int] = field(default_factory=dict)
+    died: tuple[dict, dict] | None = None  # (its last snapshot, its totals then) until it pushes anew
 
     @property
     def pid(self) -> int | None:
@@ -141,6 +147,8 @@ class Coordinator:
         shard.started_at = time.monotonic()
         ready = await shard.link.open(self._shard_settings(shard, resume))
         shard.alive = True
+        if shard.restarts:
+            self._forget_what_a_restart_lost(shard, ready)
         for thread_id in ready["threads"]:
             self.thread_shard.setdefault(thread_id, shard.index)
         for pool_id in ready["pools"]:
@@ -150,6 +158,27 @@ class Coordinator:
         self._supports_airdrop, self._mode = ready["supports_airdrop"], ready["mode"]
         self._watchers.append(asyncio.create_task(self._watch(shard), name=f"shard-{shard.index}-watch"))
 
+    def _forget_what_a_restart_lost(self, shard: Shard, ready: dict) -> None:
+        """A shard restarted on its last checkpoint does not have the pools and threads created
+        after it (their accounts are not on its ledger either): they leave the registry, and the
+        feed names them."""
+        lost_threads = [t for t, index in self.thread_shard.items() if index == shard.index and t not in ready["threads"]]
+        lost_pools = [p for p, index in self.pool_shard.items() if index == shard.index and p not in ready["pools"]]
+        if not lost_threads and not lost_pools:
+            return
+        for thread_id in lost_threads:
+            del self.thread_shard[thread_id]
+        for pool_id in lost_pools:
+            del self.pool_shard[pool_id]
+        self._save_registry()
+        message = (f"shard {shard.index} was restarted on its last checkpoint, which predates these pools and "
+                   f"threads: they are gone ({', '.join(lost_pools + lost_threads)})")
+        log.error(message)
+        self.problems.append(message)
+        entry = self.feed.add("unexpected", f"shard {shard.index} lost what its checkpoint missed", message,
+                              utc_now_iso())
+        entry.threads = lost_threads[-20:]
+
     async def _watch(self, shard: Shard) -> None:
         """Detect a shard that dies; report it and restart it on its persisted state."""
         code = await shard.link.exited()
@@ -157,10 +186,18 @@ class Coordinator:
         if self._closing:
             return
         shard.restarts += 1
-        message = f"shard {shard.index} (pid {shard.pid}) exited with code {code}; restarting it, its threads stopped"
+        last = await shard.link.snapshot() or {}
+        shard.earlier_feed = merge_feeds(shard.earlier_feed, last.get("feed", []), limit=self.feed.capacity)
+        shard.earlier_feed_versions += last.get("feed_version", 0) + 1
+        if last.get("totals"):
+            shard.died = (last, last["totals"])
+        threads = [thread_id for thread_id, index in self.thread_shard.items() if index == shard.index]
+        message = (f"shard {shard.index} (pid {shard.pid}) exited with code {code}; restarting it on its last "
+                   f"checkpoint, its {len(threads)} threads stopped")
         log.error(message)
         self.problems.append(message)
-        self.feed.add("unexpected", f"shard {shard.index} died", message, utc_now_iso())
+        entry = self.feed.add("unexpected", f"shard {shard.index} died", message, utc_now_iso())
+        entry.threads = threads[-20:]
         shard.link.forget_running()
         try:
             await self._spawn(shard, resume=False)
@@ -272,15 +309,23 @@ class Coordinator:
         trip): rows concatenated, totals merged, the header rendered once from the merged totals,
         the merged rows and the shards' facts."""
         feed_limit = params.feed_limit
-        parts: list[ShardSnapshot] = [part for part in [await shard.link.snapshot() for shard in self.shards] if part]
+        parts: list[ShardSnapshot] = []
+        for shard in self.shards:
+            part = await shard.link.snapshot()
+            if part:
+                parts.append(part)
+                if shard.died is not None and part is not shard.died[0]:
+                    _add_counts(shard.uncheckpointed, _header_counts(shard.died[1]), _header_counts(part["totals"]))
+                    shard.died = None
         threads = [row for part in parts for row in part["threads"]]
         pools = [row for part in parts for row in part["pools"]]
-        feed = sorted([entry for part in parts for entry in part["feed"]] + self.feed.latest(feed_limit),
-                      key=lambda entry: entry["last_seen"], reverse=True)[:feed_limit]
+        feed = merge_feeds(*(part["feed"] for part in parts), self.feed.latest(feed_limit),
+                           *(shard.earlier_feed for shard in self.shards), limit=feed_limit)
         header = self._header([part["facts"] for part in parts], _merged_totals(part["totals"] for part in parts),
                               threads, len(pools))
         return {"taken_at": utc_now_iso(), "engine": header, "threads": threads, "pools": pools, "feed": feed,
-                "feed_version": sum(part["feed_version"] for part in parts) + self.feed.version}
+                "feed_version": sum(part["feed_version"] for part in parts) + self.feed.version
+                + sum(shard.earlier_feed_versions for shard in self.shards)}
 
     def _header(self, facts: list[ShardFacts], totals: EngineTotals, threads: list[ThreadRow],
                 pools: int) -> EngineHeader:
@@ -288,13 +333,14 @@ class Coordinator:
         counts from the merged rows (so they agree with the rows shown, a dead shard's threads
         included), chain facts from the shards' facts."""
         first = facts[0] if facts else {}
+        counts = _header_counts(totals)
+        for shard in self.shards:
+            _add_counts(counts, shard.uncheckpointed)
         return {"mode": self._mode, "description": self.chain_description, "url": first.get("url"),
                 "program_id": first.get("program_id"), "core_wallet": self.core_address,
                 "core_lamports": self._core_lamports([f["core_lamports"] for f in facts]),
                 "uptime_seconds": round(time.monotonic() - self.started_monotonic, 1),
-                "operations": totals.total_operations, "ok": totals.count("ok"),
-                "failed": totals.total_operations - totals.count("ok"), "unexpected": totals.count("unexpected"),
-                "findings": sum(totals.findings_by_kind.values()), "waits": totals.waits,
+                **counts, "failed": counts["operations"] - counts["ok"],
                 "operations_per_minute": round(totals.operations_per_minute(), 1),
                 "latency_ms": totals.all_latency().summary(),
                 "threads": rows_threads_summary(threads), "pools": pools, "shards": self.shard_status()}
@@ -418,6 +464,20 @@ class Coordinator:
         atomic_write_text(Path(self.settings.data_dir) / REGISTRY_FILE, json.dumps({
             "shards": len(self.shards), "next_ids": self._next_ids, "pools": self.pool_shard,
             "threads": self.thread_shard}, indent=2), backup=True)
+
+
+def _header_counts(totals: EngineTotals | dict) -> dict[str, int]:
+    if isinstance(totals, dict):
+        totals = _merged_totals([totals])
+    return {"operations": totals.total_operations, "ok": totals.count("ok"),
+            "unexpected": totals.count("unexpected"), "findings": sum(totals.findings_by_kind.values()),
+            "waits": totals.waits}
+
+
+def _add_counts(into: dict[str, int], more: dict[str, int], less: dict[str, int] | None = None) -> None:
+    """into += more (- less), per count, never adding a negative amount."""
+    for key, value in more.items():
+        into[key] = into.get(key, 0) + max(0, value - (less or {}).get(key, 0))
 
 
 def _merged_totals(parts) -> EngineTotals:

@@ -170,3 +170,68 @@ async def test_one_engine_per_data_directory(tmp_path):
         await engine.close()
     reopened = await open_engine(settings)  # released on close
     await reopened.close()
+
+
+async def _kill_and_wait_for_restart(engine, shard) -> None:
+    os.kill(shard.pid, signal.SIGKILL)
+    for _ in range(200):
+        if shard.restarts == 1 and shard.alive:
+            break
+        await asyncio.sleep(0.05)
+    assert shard.restarts == 1 and shard.alive
+
+
+async def test_a_restarted_shard_keeps_the_engines_totals_and_feed(tmp_path):
+    """Issue 14, bug 7: a shard restart erased the header's totals and the feed's earlier rows,
+    and its own feed row named no thread."""
+    engine = await open_engine(sharded_settings(tmp_path, 1))
+    try:
+        pool_id = (await engine.create_pool(token_a_decimals=6, token_b_decimals=6))["pool_id"]
+        depositor = (await engine.create_deposit_thread(pool_id, "A", 10 * Y))["thread_id"]
+        swapper = (await engine.create_swap_thread(pool_id, "b_to_a", 5 * Y))["thread_id"]
+        await engine.checkpoint()
+        for _ in range(3):  # after the checkpoint: the restarted shard's books will not have them
+            assert (await engine.run_cycle(depositor))["ok"]
+        assert not (await engine.run_cycle(swapper))["ok"]  # no B in the pool to swap into: an expected refusal
+        before = await _pushed(engine, lambda s: s["engine"]["operations"] == 4 and s["feed"])
+        assert before["engine"]["operations"] == 4 and before["feed"]
+        earlier = {entry["key"]: entry for entry in before["feed"]}
+
+        await _kill_and_wait_for_restart(engine, engine.shards[0])
+        after = await _pushed(engine, lambda s: any("died" in entry["title"] for entry in s["feed"]))
+        assert (after["engine"]["operations"], after["engine"]["ok"], after["engine"]["failed"]) == (4, 3, 1)
+        kept = {entry["key"]: entry for entry in after["feed"]}
+        for key, entry in earlier.items():
+            assert kept[key]["count"] == entry["count"], key
+        died = next(entry for entry in after["feed"] if "died" in entry["title"])
+        assert set(died["threads"]) == {depositor, swapper}
+
+        assert not (await engine.run_cycle(swapper))["ok"]  # the same refusal again adds to the old row
+        again = await _pushed(engine, lambda s: s["engine"]["operations"] == 5)
+        assert again["engine"]["operations"] == 5
+        swap_rows = [entry for entry in again["feed"] if entry["severity"] == "expected"]
+        assert len(swap_rows) == 1 and swap_rows[0]["count"] == 2
+        assert again["feed_version"] > after["feed_version"] > before["feed_version"]
+    finally:
+        await engine.close()
+
+
+async def test_threads_created_after_a_killed_shards_checkpoint_leave_the_registry_and_the_feed_names_them(
+        tmp_path):
+    engine = await open_engine(sharded_settings(tmp_path, 1))
+    try:
+        pool_id = (await engine.create_pool(token_a_decimals=6, token_b_decimals=6))["pool_id"]
+        kept = (await engine.create_deposit_thread(pool_id, "A", 10 * Y))["thread_id"]
+        await engine.checkpoint()
+        lost = (await engine.create_swap_thread(pool_id, "b_to_a", 5 * Y))["thread_id"]
+
+        await _kill_and_wait_for_restart(engine, engine.shards[0])
+        assert lost not in engine.thread_shard and kept in engine.thread_shard
+        with pytest.raises(ThreadNotFound):
+            await engine.get_thread_status(lost)
+        snapshot = await _pushed(engine, lambda s: any("checkpoint missed" in e["title"] for e in s["feed"]))
+        entry = next(e for e in snapshot["feed"] if "checkpoint missed" in e["title"])
+        assert entry["threads"] == [lost] and lost in entry["message"]
+        assert [row["thread_id"] for row in snapshot["threads"]] == [kept]
+    finally:
+        await engine.close()
