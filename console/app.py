@@ -50,6 +50,7 @@ class ConsoleApp(App[int]):
         self.gateway_info: dict = {}
         self.problem: str | None = None
         self.paused = False
+        self.units = "tokens"  # amounts: whole tokens or base units (U)
         self.clock = clock
         self.cpu_sampler = cpu_sampler
         self.cursor_blink = cursor_blink

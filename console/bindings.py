@@ -44,7 +44,7 @@ APP_KEYS: list[Key] = [
         "Switch to the next console theme (dark, light, high contrast); the choice is remembered.", "Console"),
     Key("log", "l", "show_log", "Log", "Show the console's log (also in <data_dir>/logs/console.log).",
         "Console"),
-    Key("quit", "q,ctrl+q", "request_quit", "Quit",
+    Key("quit", "q,ctrl+q,ctrl+c", "request_quit", "Quit",
         "Quit; running threads are stopped cleanly after a confirmation (remote: detach).", "Console", True),
 ]
 
@@ -56,8 +56,10 @@ MAIN_KEYS: list[Key] = [
         "with it (asks first).", "Threads"),
     Key("delete", "d,delete", "delete", "Delete",
         "Delete the selected / tagged threads; they must be stopped (asks first).", "Threads"),
-    Key("start_all", "S", "start_all", "Start all", "Start every thread that is not running.", "Threads"),
-    Key("stop_all", "X", "stop_all", "Stop all", "Stop every running thread.", "Threads"),
+    Key("start_all", "S", "start_all", "Start all",
+        "Start every thread that is not running (while a filter is on: the threads it shows).", "Threads"),
+    Key("stop_all", "X", "stop_all", "Stop all",
+        "Stop every running thread (while a filter is on: the threads it shows).", "Threads"),
     Key("start_pool", "o", "start_pool", "Start pool",
         "Start every thread of the selected pool (pools panel) or of the selected thread's pool.", "Threads"),
     Key("stop_pool", "O", "stop_pool", "Stop pool",
@@ -69,6 +71,12 @@ MAIN_KEYS: list[Key] = [
         "Open the detail of the selected thread, pool or feed entry.", "Threads", display="⏎"),
     Key("filter", "slash", "filter", "Filter",
         "Filter the threads as you type (id, type, pool, side, status, error); Esc clears.", "View", True, "/"),
+    Key("clear_filters", "escape", "clear_filters", "Clear filter",
+        "Dismiss an alert banner, else clear the threads' filter, else the feed's filter and severity, else the tags.", "View",
+        palette=False, display="esc"),
+    Key("units", "U", "toggle_units", "Units",
+        "Show amounts in whole tokens (the token's decimals applied) or in exact base units; the panel titles "
+        "say which.", "View"),
     Key("feed_filter", "F", "feed_filter", "Filter feed",
         "Filter the error / finding feed as you type; Esc clears.", "View"),
     Key("severity", "v", "cycle_severity", "Severity",
@@ -86,7 +94,7 @@ MAIN_KEYS: list[Key] = [
         "Create"),
     Key("new_attack", "4", "new_attack", "New attack",
         "Create an attack thread: a non-admin wallet running the attack catalogue (form).", "Create"),
-    Key("new_pool", "N", "new_pool", "New pool", "Create a pool with two new mints (form).", "Create"),
+    Key("new_pool", "N", "new_pool", "New pool", "Create a pool with two new mints (form).", "Create", True),
     Key("operator", "A", "toggle_operator", "Operator",
         "Turn the operator on or off: random admin actions (pool and system pauses, fee changes, owner-only "
         "swaps, consolidation, treasury withdrawals), each predicted and checked.", "Threads"),

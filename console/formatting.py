@@ -26,11 +26,29 @@ def compact(value: float) -> str:
     return f"{sign}{magnitude:.1e}"
 
 
-def tokens(base_units: int | None, decimals: int | None) -> str:
-    """Base units as whole tokens, compact (decimals unknown: base units)."""
+UNITS = ("tokens", "base")  # the console's two amount conventions; "tokens" is the default
+UNIT_LABELS = {"tokens": "whole tokens", "base": "base units"}
+TINY = 0.001
+BASE_WIDTH = 15  # base units are shown exact up to 999,999,999,999 (the table widens to fit)
+
+
+def tokens(base_units: int | None, decimals: int | None, units: str = "tokens") -> str:
+    """An amount in the console's convention, compact: whole tokens with the token's decimals
+    (a non-zero amount under 0.001 token is "<0.001", never a misleading 0 or 2.8e-07), or base
+    units, exact (compact only past BASE_WIDTH characters). Decimals unknown: base units."""
     if base_units is None:
         return "–"
-    return compact(base_units / 10**decimals if decimals else base_units)
+    if units == "base":
+        exact = f"{base_units:,}"
+        return exact if len(exact) <= BASE_WIDTH else compact(base_units)
+    if not decimals:
+        return compact(base_units)
+    value = base_units / 10**decimals
+    if 0 < abs(value) < TINY:
+        return f"{'-' if value < 0 else ''}<{TINY:g}"
+    if abs(value) < 0.01:
+        return f"{value:.2g}"
+    return compact(value)
 
 
 def sol(lamports: int | None, digits: int = 2) -> str:

@@ -3,14 +3,16 @@ every operator action on threads and pools."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Awaitable, Callable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Footer, Input, Static
 
+from console import formatting as fmt
 from console.bindings import MAIN_KEYS, bindings
 from console.gateway import GatewayError
 from console.screens import forms
@@ -25,6 +27,12 @@ from console.widgets.throughput_chart import ThroughputChart
 BULK_CONCURRENCY = 8
 
 
+def names(thread_ids: list[str], most: int = 4) -> str:
+    """'deposit_1, swap_2 and 3 more'."""
+    shown = ", ".join(thread_ids[:most])
+    return shown + (f" and {len(thread_ids) - most} more" if len(thread_ids) > most else "")
+
+
 class FilterInput(Input):
     BINDINGS = [Binding("escape", "clear", "Clear filter", id="frt.filter.clear")]
 
@@ -35,8 +43,8 @@ class FilterInput(Input):
 
 class MainScreen(Screen):
     BINDINGS = bindings(MAIN_KEYS)
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (200, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-normal"), (50, "-tall")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -44,10 +52,15 @@ class MainScreen(Screen):
         self.filter_target = "threads"
         self.pending_select: str | None = None
         self.applied = 0
+        self.last_data_at: str | None = None  # wall-clock time of the last snapshot shown
+        self.shard_restarts: int | None = None
+        self.alert: str | None = None  # a banner that stays until Esc (a shard restarted)
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
+        yield Static(id="banner")
         with Container(id="body"):
+            yield Static(id="hint")
             yield ThreadsTable(id="threads")
             with Container(id="side"):
                 yield PoolsPanel(id="pools")
@@ -88,9 +101,13 @@ class MainScreen(Screen):
     def apply(self, snapshot: dict, resources: dict, rates) -> None:
         self.snapshot = snapshot
         self.applied += 1
+        self.last_data_at = time.strftime("%H:%M:%S")
+        self.remove_class("-stale")
+        self.notice_restarts((snapshot.get("engine") or {}).get("shards") or [])
         pools = {pool["pool_id"]: pool for pool in snapshot.get("pools", [])}
         self.show_header(rates.ops_per_second if rates else None)
         self.threads_table.apply(snapshot.get("threads", []), pools)
+        self.show_hint(snapshot)
         self.pools_panel.apply(snapshot.get("pools", []))
         self.feed.apply(snapshot.get("feed", []), snapshot.get("feed_version", 0))
         if rates is not None:
@@ -104,8 +121,43 @@ class MainScreen(Screen):
         app = self.app
         engine = self.snapshot.get("engine") if self.snapshot else None
         self._throughput = throughput if throughput is not None else getattr(self, "_throughput", None)
+        problem = problem or app.problem
         self.header.show(engine, app.gateway_info, throughput=self._throughput, refresh_hz=app.refresher.hz,
-                         paused=app.paused, problem=problem or app.problem)
+                         paused=app.paused, problem=problem)
+        if problem and self.snapshot is not None:
+            self.show_stale(problem)
+
+    def show_stale(self, problem: str) -> None:
+        """The engine cannot be read: the last data stays, dimmed, under a banner that says so."""
+        self.add_class("-stale")
+        self.query_one("#banner", Static).update(
+            f"⚠ {problem}. Everything below is the last data received, at {self.last_data_at}: it is stale "
+            f"(threads may have stopped); retrying.")
+
+    def notice_restarts(self, shards: list[dict]) -> None:
+        """A shard that died and was restarted: a banner until Esc (its threads were stopped)."""
+        restarts = sum(shard.get("restarts", 0) for shard in shards)
+        if self.shard_restarts is not None and restarts > self.shard_restarts:
+            which = ", ".join(str(shard["shard"]) for shard in shards if shard.get("restarts"))
+            self.alert = (f"⚠ shard {which} died at {self.last_data_at} and was restarted on its last checkpoint: "
+                          f"its threads were stopped (S starts them again); the feed says more. Esc dismisses.")
+        self.shard_restarts = restarts
+        self.set_class(self.alert is not None, "-alert")
+        if self.alert and not self.has_class("-stale"):
+            self.query_one("#banner", Static).update(self.alert)
+
+    def show_hint(self, snapshot: dict) -> None:
+        """An empty engine says what to do first instead of showing an empty table."""
+        hint = self.query_one("#hint", Static)
+        if snapshot.get("threads"):
+            hint.display = False
+            return
+        hint.display = True
+        first = ("N creates a pool (two new mints at a fixed ratio); then" if not snapshot.get("pools") else
+                 f"{fmt.plural(len(snapshot['pools']), 'pool')}, no thread yet:")
+        hint.update(f"{first} 1, 2, 3 and 4 create a deposit, withdrawal, swap or attack thread on the selected "
+                    f"pool; s starts the selected thread, S starts them all; ? lists every key. (A whole scenario "
+                    f"loads headless: frt-stress run scenarios/demo.toml --data-dir DIR, then open DIR here.)")
 
     def restyle(self) -> None:
         """After a theme switch: cell styles come from the theme."""
@@ -151,21 +203,66 @@ class MainScreen(Screen):
                            "emptied", lambda gw, t: gw.empty_thread(t), pending="emptying")
 
     def action_delete(self) -> None:
-        self._confirm_bulk("Delete", "The thread and its files are removed; its wallet keeps its tokens. Running "
-                                     "threads must be stopped first.",
+        running = [thread_id for thread_id in self.threads_table.targets()
+                   if self.threads_table.rows_by_id.get(thread_id, {}).get("status") == "running"]
+        if running:
+            self.app.notify(f"cannot delete {names(running)}: running; stop {'it' if len(running) == 1 else 'them'} "
+                            f"first (x)", severity="warning")
+            return
+        self._confirm_bulk("Delete", "The thread and its files are removed; its wallet keeps its tokens.",
                            "deleted", lambda gw, t: gw.delete_thread(t), pending="deleting")
 
     def _confirm_bulk(self, verb: str, message: str, done: str, call, pending: str) -> None:
         targets = self._targets()
         if targets:
             what = targets[0] if len(targets) == 1 else f"{len(targets)} tagged threads"
-            self._confirm(f"{verb} {what}?", message, verb, lambda: self._bulk(done, call, targets, pending=pending))
+            self._confirm(f"{verb} {what}?", f"{message}\n\n{verb}: {names(targets, 12)}.", verb,
+                          lambda: self._bulk(done, call, targets, pending=pending))
 
     def action_start_all(self) -> None:
-        self._all("start_all_threads", None)
+        self._all_or_shown("start_all_threads")
 
     def action_stop_all(self) -> None:
-        self._all("stop_all_threads", None)
+        self._all_or_shown("stop_all_threads")
+
+    def _all_or_shown(self, method: str) -> None:
+        """S / X act on every thread, or, while a filter hides some, on the threads it shows."""
+        table = self.threads_table
+        if not table.filter_terms:
+            self._all(method, None)
+            return
+        starting = method == "start_all_threads"
+        targets = [thread_id for thread_id in table.shown_ids()
+                   if (table.rows_by_id[thread_id].get("status") == "running") != starting]
+        if not targets:
+            self.app.notify(f"no shown thread to {'start' if starting else 'stop'} (filter: "
+                            f"{' '.join(table.filter_terms)})", severity="warning")
+            return
+        self._bulk("started" if starting else "stopped",
+                   (lambda gw, t: gw.start_thread(t)) if starting else (lambda gw, t: gw.stop_thread(t)),
+                   targets, pending="starting" if starting else "stopping")
+
+    def action_clear_filters(self) -> None:
+        """Esc on the main screen: dismiss an alert, else clear the threads' filter, else the feed's
+        filter and severity, else the tags."""
+        if self.alert is not None:
+            self.alert = None
+            self.remove_class("-alert")
+        elif self.threads_table.filter_terms:
+            self.threads_table.set_filter("")
+        elif self.feed.filter_terms or self.feed.severity:
+            self.feed.set_filter("")
+            self.feed.severity = None
+            self.feed.render_rows()
+        elif self.threads_table.tagged:
+            self.threads_table.clear_tags()
+
+    def action_toggle_units(self) -> None:
+        units = fmt.UNITS[(fmt.UNITS.index(self.threads_table.units) + 1) % len(fmt.UNITS)]
+        self.threads_table.set_units(units)
+        self.pools_panel.set_units(units)
+        self.app.units = units
+        self.app.notify(f"amounts in {fmt.UNIT_LABELS[units]}", timeout=2)
 
     def action_toggle_operator(self) -> None:
         async def run() -> None:

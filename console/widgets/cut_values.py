@@ -14,8 +14,6 @@ class HidesCutValues:
 
     def _render_line(self, y: int, x1: int, x2: int, base_style):
         strip = super()._render_line(y, x1, x2, base_style)
-        if self.fixed_columns:
-            return strip
         for start, end, mark in self._cut_spans(y, x1, x2):
             strip = hide_span(strip, start - x1, end - x1, mark - x1)
         return strip
@@ -32,13 +30,18 @@ class HidesCutValues:
 
     def _cut_spans(self, y: int, x1: int, x2: int) -> list[tuple[int, int, int]]:
         """(start, end, where the … goes) in table coordinates, for the cells of row line `y`
-        whose text the window [x1, x2) shows only in part."""
+        whose text the window shows only in part. The window is [x1, x2) less the frozen columns
+        on its left, which are always whole; on screen, table x is at x - x1 either way."""
         spans: list[tuple[int, int, int]] = []
         texts: list[str] | None = None
         pad = self.cell_padding
         start = 0
         for index, column in enumerate(self.ordered_columns):
             end = start + column.get_render_width(self)
+            if index < self.fixed_columns:
+                x1 += end - start
+                start = end
+                continue
             if start < x2 and end > x1 and (start < x1 or end > x2):
                 if texts is None:
                     texts = self._row_texts(y)

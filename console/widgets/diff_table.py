@@ -15,8 +15,10 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual._segment_tools import line_crop
+from textual.binding import Binding
 from textual.strip import Strip
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 Cell = tuple[str, str]  # (text, rich style)
 CellsOf = Callable[[str], tuple[Cell, ...]]
@@ -45,6 +47,9 @@ def _text(value: Cell) -> Text:
 
 class DiffTable(DataTable):
     COLUMNS: ClassVar[list[tuple[str, str, int]]] = []  # (key, label, width)
+    STRETCH: ClassVar[str | None] = None  # a column that widens to fill the room the others leave
+    BINDINGS = [Binding("j", "cursor_down", "Down", show=False), Binding("k", "cursor_up", "Up", show=False),
+                Binding("g", "scroll_top", "Top", show=False), Binding("G", "scroll_bottom", "Bottom", show=False)]
     # caches of the row order and line offsets (class defaults: DataTable.__init__ reads them)
     _structure_version = 0
     _ordered_key: tuple | None = None
@@ -73,6 +78,30 @@ class DiffTable(DataTable):
         if not self.columns:
             for key, label, width in self.COLUMNS:
                 self.add_column(label, width=width, key=key)
+            self._fit_stretch()
+
+    def _fit_stretch(self) -> None:
+        """Give the STRETCH column the width the others leave (never less than its own)."""
+        if self.STRETCH is None or not self.columns or not self.size.width:
+            return
+        key = ColumnKey(self.STRETCH)
+        others = sum(column.get_render_width(self) for column_key, column in self.columns.items()
+                     if column_key != key)
+        minimum = next(width for name, _, width in self.COLUMNS if name == self.STRETCH)
+        width = max(minimum, self.size.width - 1 - others - 2 * self.cell_padding)  # 1: the scrollbar
+        column = self.columns[key]
+        if column.width != width:
+            column.width = width
+            self._require_update_dimensions = True
+            self._own_line_cache.clear()
+            self.refresh()
+
+    def set_label(self, key: str, label: str) -> None:
+        column = self.columns.get(ColumnKey(key))
+        if column is not None and str(column.label) != label:
+            column.label = Text(label)
+            self._clear_caches()
+            self.refresh()
 
     # ---- selection ------------------------------------------------------------------------------
 
@@ -162,6 +191,7 @@ class DiffTable(DataTable):
         self.refresh_visible()
 
     def on_resize(self) -> None:
+        self._fit_stretch()
         self.refresh_visible()
 
     def _write(self, key: str, cells: tuple[Cell, ...]) -> None:
@@ -285,7 +315,7 @@ class DiffTable(DataTable):
         except LookupError:
             return super()._render_line(y, x1, x2, base_style)
         cells = self._shown_cells.get(row_key.value) if row_key is not self._header_row_key else None
-        if cells is None or line_in_row or self.fixed_columns or self._labelled_row_exists \
+        if cells is None or line_in_row or self._labelled_row_exists \
                 or self.cursor_type != "row" or len(cells) != len(self.columns):
             return super()._render_line(y, x1, x2, base_style)
         row_index = self._row_locations.get(row_key)
@@ -293,22 +323,28 @@ class DiffTable(DataTable):
         hover = self.hover_coordinate.row == row_index
         width = self.size.width
         key = (row_key.value, cells, row_index, cursor, hover, x1, x2, width, base_style, self.show_cursor,
-               self._show_hover_cursor, self._pseudo_class_state, self.app.theme)
+               self._show_hover_cursor, self._pseudo_class_state, self.app.theme, self.fixed_columns)
         strip = self._own_line_cache.get(key)
         if strip is not None:
             return strip
         row_style = self._get_row_style(row_index, base_style)
+        fixed: list[Segment] = []  # frozen columns, always drawn; the rest scrolls behind them
+        fixed_width = 0
         segments: list[Segment] = []
         table_width = 0
-        start = None  # x of the first column drawn: columns outside [x1, x2) are skipped
+        start = None  # x of the first scrolling column drawn: those outside the window are skipped
         for column_index, (column, value) in enumerate(zip(self.ordered_columns, cells)):
             column_width = column.get_render_width(self)
-            if table_width + column_width > x1 and table_width < x2:
+            if column_index < self.fixed_columns:
+                fixed += self._cell_segments(value, row_index, column_index, row_style, column_width, cursor, hover)
+                fixed_width += column_width
+            elif table_width + column_width > x1 + fixed_width and table_width < x2:
                 if start is None:
                     start = table_width
                 segments += self._cell_segments(value, row_index, column_index, row_style, column_width, cursor,
                                                 hover)
             table_width += column_width
+        low = x1 + fixed_width  # the scrolling part's window is [low, x2) in table coordinates
         if start is None:
             start = table_width
         if table_width < x2:
@@ -316,9 +352,10 @@ class DiffTable(DataTable):
                                                               self._show_hover_cursor, False, False)
             extend_style = row_style + extend_style + Style.from_meta({"row": row_index, "column": 0,
                                                                        "out_of_bounds": True})
-            segments.append(Segment(" " * max(0, width - table_width), extend_style))
-        drawn = max(table_width, width) - start
-        strip = Strip(line_crop(segments, x1 - start, x2 - start, drawn)).adjust_cell_length(width, base_style)
+            segments.append(Segment(" " * (x2 - table_width), extend_style))
+        drawn = max(table_width, x2) - start
+        scrolled = line_crop(segments, max(0, low - start), x2 - start, drawn)
+        strip = Strip(fixed + scrolled).adjust_cell_length(width, base_style)
         strip = strip.simplify()
         if len(self._own_line_cache) > 5_000:
             self._own_line_cache.clear()

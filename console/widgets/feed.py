@@ -10,7 +10,7 @@ SEVERITY_CYCLE = (None, "finding", "unexpected", "expected", "transient")
 
 
 class FeedTable(DiffTable):
-    COLUMNS = [("severity", "Severity", 11), ("count", "Count", 6), ("first", "First", 8), ("last", "Last", 8),
+    COLUMNS = [("severity", "Severity", 12), ("count", "Count", 6), ("first", "First", 8), ("last", "Last", 8),
                ("title", "Event", 30), ("threads", "Threads", 16), ("message", "Message", 80)]
 
     def __init__(self, **kwargs) -> None:
@@ -44,6 +44,14 @@ class FeedTable(DiffTable):
         chosen.sort(key=lambda entry: (entry.get("last_seen") or "", entry["key"]), reverse=True)
         by_key = self.entries
         self.set_keys([entry["key"] for entry in chosen], lambda key: self._row_cells(by_key[key], styles))
+        total = len(self.entries)
+        title = f"Feed: {total:,} event groups"
+        if self.severity is not None or self.filter_terms:
+            shown = [f"severity {self.severity}" if self.severity else "", f"filter “{' '.join(self.filter_terms)}”" if self.filter_terms else ""]
+            title += f" · {len(chosen):,} shown: " + ", ".join(part for part in shown if part) + " (Esc clears)"
+        else:
+            title += " · v: severity, F: filter"
+        self.border_title = title
 
     def _matches(self, entry: dict) -> bool:
         if self.severity is not None and entry.get("severity") != self.severity:

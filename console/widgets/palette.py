@@ -29,5 +29,5 @@ class Styles:
                 "transient": self.muted}.get(severity, "")
 
 
-SEVERITY_LABELS = {"finding": "★ finding", "unexpected": "✖ unexpect", "expected": "! expected",
+SEVERITY_LABELS = {"finding": "★ finding", "unexpected": "✖ unexpected", "expected": "! expected",
                    "transient": "~ transient", "info": "i info"}

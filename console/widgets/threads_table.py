@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+from textual.widgets.data_table import ColumnKey
+
 from console import formatting as fmt
 from console.widgets.cut_values import HidesCutValues
 from console.widgets.diff_table import Cell, DiffTable, cell
 from console.widgets.palette import Styles
 
-SORTABLE = ("id", "type", "pool", "side", "status", "token", "lp", "sol", "ok", "failed", "rate", "error")
+SORTABLE = ("id", "pool", "side", "status", "token", "lp", "sol", "ok", "failed", "rate", "error")
 _NUMBER = re.compile(r"(\d+)")
 
 
@@ -40,12 +42,15 @@ def balances_of(row: dict, pool: dict | None) -> tuple[int | None, int | None, i
 
 
 class ThreadsTable(HidesCutValues, DiffTable):
-    COLUMNS = [("tag", "", 1), ("id", "Thread", 14), ("type", "Typ", 3), ("pool", "Pool", 9), ("side", "Side", 4),
+    COLUMNS = [("tag", "", 1), ("id", "Thread", 14), ("pool", "Pool", 9), ("side", "Side", 5),
                ("status", "Status", 9), ("token", "Token", 7), ("lp", "LP", 7), ("sol", "SOL", 6),
-               ("ok", "OK", 7), ("failed", "Fail", 6), ("rate", "/min", 6), ("error", "Last error", 26)]
+               ("ok", "OK", 7), ("failed", "Fail", 6), ("rate", "/min", 6), ("error", "Last error", 10)]
+    STRETCH = "error"
+    AMOUNT_WIDTHS = {"tokens": 7, "base": fmt.BASE_WIDTH}
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
+        super().__init__(fixed_columns=2, **kwargs)  # the tag and the thread id stay when scrolling sideways
+        self.units = "tokens"
         self.rows_by_id: dict[str, dict] = {}
         self.pools: dict[str, dict] = {}
         self.tagged: set[str] = set()
@@ -58,6 +63,14 @@ class ThreadsTable(HidesCutValues, DiffTable):
 
     def set_filter(self, text: str) -> None:
         self.filter_terms = text.lower().split()
+        self.render_rows()
+
+    def set_units(self, units: str) -> None:
+        self.units = units
+        for key in ("token", "lp"):
+            self.columns[ColumnKey(key)].width = self.AMOUNT_WIDTHS[units]
+        self._require_update_dimensions = True
+        self._fit_stretch()
         self.render_rows()
 
     def sort_by(self, column: str, reverse: bool | None = None) -> None:
@@ -135,6 +148,25 @@ class ThreadsTable(HidesCutValues, DiffTable):
         chosen = [row for row in rows.values() if self._matches(row)] if self.filter_terms else list(rows.values())
         chosen.sort(key=self._sort_key, reverse=self.sort_reverse)
         self.set_keys([row["thread_id"] for row in chosen], lambda key: self._row_cells(rows[key], styles))
+        self._show_sort_and_title()
+
+    def _show_sort_and_title(self) -> None:
+        arrow = "▼" if self.sort_reverse else "▲"
+        for key, label, _ in self.COLUMNS:
+            self.set_label(key, f"{label}{arrow}" if key == self.sort_column else label)
+        total, shown = len(self.rows_by_id), len(self._order)
+        parts = [f"Threads {shown:,} of {total:,} · filter “{' '.join(self.filter_terms)}” (Esc clears)"
+                 if self.filter_terms else f"Threads {total:,}"]
+        if self.tagged:
+            parts.append(f"{len(self.tagged):,} tagged")
+        label = next(label for key, label, _ in self.COLUMNS if key == self.sort_column)
+        parts.append(f"sort {label or 'tag'} {arrow}")
+        parts.append(fmt.UNIT_LABELS[self.units])
+        self.border_title = " · ".join(parts)
+
+    def shown_ids(self) -> list[str]:
+        """The threads the filter lets through, in the order shown."""
+        return list(self._order)
 
     def _matches(self, row: dict) -> bool:
         haystack = " ".join(str(value) for value in (
@@ -169,12 +201,11 @@ class ThreadsTable(HidesCutValues, DiffTable):
         return (
             cell("●" if thread_id in self.tagged else " ", styles.accent),
             cell(thread_id),
-            cell(fmt.TYPE_LABELS.get(row.get("type"), row.get("type") or "?")),
             cell(fmt.short_id(row.get("pool_id"))),
             cell(fmt.side_label(row)),
             self._status_cell(row, styles),
-            cell(fmt.tokens(token, decimals)),
-            cell(fmt.tokens(lp, decimals)),
+            cell(fmt.tokens(token, decimals, self.units)),
+            cell(fmt.tokens(lp, decimals, self.units)),
             cell(fmt.sol(lamports)),
             cell(fmt.count(row.get("ok"))),
             cell(fmt.count(failed), styles.warning if failed else ""),

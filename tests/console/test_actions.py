@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 
+from textual.widgets.data_table import ColumnKey
+
 from console.screens.confirm import ConfirmScreen
 from console.screens.forms import FormScreen
 from console.screens.help import HelpScreen
@@ -384,9 +386,11 @@ async def test_sort_and_filter(engine, setup, console):
         assert table.keys_in_order == ["deposit_1", "swap_1", "withdrawal_1"]
         await pilot.press("r")  # reverse
         assert table.keys_in_order == ["withdrawal_1", "swap_1", "deposit_1"]
-        await pilot.press("c")  # next column: type
-        assert table.sort_column == "type"
+        await pilot.press("c")  # next column: pool (one pool: by id)
+        assert table.sort_column == "pool"
         assert table.keys_in_order == ["deposit_1", "swap_1", "withdrawal_1"]
+        assert str(table.columns[ColumnKey("pool")].label) == "Pool▲" and str(table.columns[ColumnKey("id")].label) == "Thread"
+        assert "sort Pool ▲" in str(table.border_title)
         await pilot.press("slash", *"wdr")
         assert table.keys_in_order == ["withdrawal_1"]
         await pilot.press("enter")  # keep the filter, back to the table
