@@ -6,13 +6,13 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Container, VerticalScroll
+from textual.containers import Container, Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from console.bindings import DETAIL_KEYS, bindings
 from console.gateway import GatewayError
-from console.widgets.detail import is_wide
+from console.widgets.detail import is_wide, min_width
 
 
 class DetailScreen(Screen):
@@ -21,11 +21,15 @@ class DetailScreen(Screen):
     DetailScreen #detail-title { height: 1; background: $panel; padding: 0 1; text-style: bold; }
     DetailScreen #detail-status { height: auto; padding: 0 1; color: $text-muted; }
     DetailScreen #detail-body { padding: 0 1; height: 1fr; }
-    DetailScreen #detail-sections { layout: grid; grid-size: 2; grid-gutter: 0 3; grid-rows: auto; height: auto; }
-    DetailScreen.-narrow #detail-sections { layout: vertical; }
-    DetailScreen .detail-section { margin-bottom: 1; height: auto; }
-    DetailScreen .detail-section.-wide { column-span: 2; }
+    DetailScreen #detail-sections { layout: vertical; height: auto; }
+    DetailScreen .detail-row { layout: horizontal; height: auto; margin-bottom: 1; }
+    DetailScreen .detail-row > .detail-section { width: 1fr; height: auto; }
+    DetailScreen .detail-row > .detail-section.-right { margin-left: 3; }
+    DetailScreen.-narrow .detail-row { layout: vertical; }
+    DetailScreen.-narrow .detail-row > .detail-section { width: 100%; }
+    DetailScreen.-narrow .detail-row > .detail-section.-right { margin-left: 0; margin-top: 1; }
     """
+    GUTTER = 3  # columns between the two sections of a row
     reload_every_s: float | None = 2.0
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
@@ -34,6 +38,8 @@ class DetailScreen(Screen):
         self.detail_title = title
         self.loads = 0
         self.data: Any = None
+        self.sections: list = []
+        self._shape: list[int] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text(self.detail_title), id="detail-title")
@@ -61,18 +67,60 @@ class DetailScreen(Screen):
         except GatewayError as exc:
             self.query_one("#detail-status", Static).update(Text(f"✖ {exc.message}", style="bold red"))
             return
-        self.loads += 1
         self.query_one("#detail-status", Static).update(Text(self.status_line(), no_wrap=True))
+        self.sections = sections
+        await self.lay_out(sections)
+        self.loads += 1  # after the layout: a caller waiting for a load sees its sections
+
+    def on_resize(self) -> None:
+        if self.sections:
+            self.run_worker(self.lay_out(self.sections), group="detail-layout", exclusive=True)
+
+    def rows_of(self, sections: list) -> list[list]:
+        """Sections in reading order, two to a row where both fit half the width (a record table,
+        a log, or a section whose numbers or ids would fold at half the width has a row of its
+        own; so does a half section whose neighbour does). Below 110 columns every section has a
+        row of its own."""
+        width = max(1, self.size.width - 4)  # the body's padding and its scrollbar
+        half = (width - self.GUTTER) // 2 - 1  # the narrower of two halves
+        narrow = self.has_class("-narrow")
+        rows: list[list] = []
+        waiting = None
+        for renderable in sections:
+            alone = narrow or is_wide(renderable) or min_width(self.app.console, renderable, half) > half
+            if alone:
+                if waiting is not None:
+                    rows.append([waiting])
+                    waiting = None
+                rows.append([renderable])
+            elif waiting is None:
+                waiting = renderable
+            else:
+                rows.append([waiting, renderable])
+                waiting = None
+        if waiting is not None:
+            rows.append([waiting])
+        return rows
+
+    async def lay_out(self, sections: list) -> None:
+        """Rows of sections (see rows_of): updated in place when their shape is the same, else
+        mounted again. A row is a horizontal container of auto height: it is as tall as its
+        taller section, and every section as tall as its own text (a grid's auto rows left out
+        a section's bottom margin, so each section there lost its last line)."""
+        rows = self.rows_of(sections)
+        shape = [len(row) for row in rows]
         body = self.query_one("#detail-sections", Container)
-        existing = list(body.query(".detail-section"))
-        if len(existing) == len(sections):
-            for widget, renderable in zip(existing, sections):
+        existing = list(body.query(".detail-row"))
+        if shape == self._shape and len(existing) == len(rows):
+            widgets = list(body.query(".detail-section"))
+            for widget, renderable in zip(widgets, [r for row in rows for r in row]):
                 widget.update(renderable)
-                widget.set_class(is_wide(renderable), "-wide")
-        else:
-            await body.remove_children()
-            await body.mount_all(Static(renderable, classes="detail-section -wide" if is_wide(renderable)
-                                        else "detail-section") for renderable in sections)
+            return
+        self._shape = shape
+        await body.remove_children()
+        await body.mount_all(Horizontal(*(Static(renderable, classes="detail-section" + (" -right" if index else ""))
+                                          for index, renderable in enumerate(row)), classes="detail-row")
+                             for row in rows)
 
     def status_line(self) -> str:
         return "Esc back · R reload"

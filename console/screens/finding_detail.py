@@ -16,7 +16,8 @@ from textual.worker import Worker
 from console.bindings import FINDING_KEYS, bindings
 from console.reproduce_runner import ReproduceRun
 from console.screens.detail_base import DetailScreen
-from console.widgets.detail import log_lines, records, section
+from console.gateway import GatewayError
+from console.widgets.detail import Amount, log_lines, records, section, sol, stacked
 from console.widgets.reproduce_panel import panel, status_summary, why_not_replayable
 
 FINDINGS_READ = 200
@@ -40,6 +41,33 @@ def group_id_of(entry: dict) -> str | None:
     key = entry.get("key") or ""
     group = key.removeprefix("finding|") if key.startswith("finding|") else ""
     return group if group and "|" not in group else None  # not an ungrouped entry's "finding|<title>|<pool>"
+
+
+_OTHER = {"A": "B", "B": "A"}
+
+
+def finding_units(finding: dict, pool: dict | None):
+    """units(dotted key, value) for a finding document: what was sent in the input token, what
+    came back in its output (LP for a deposit, the other token for a swap), fees in SOL."""
+    decimals = {"A": (pool or {}).get("token_a_decimals"), "B": (pool or {}).get("token_b_decimals")}
+    side = finding.get("token_type")
+    operation = finding.get("operation")
+    out_side = _OTHER.get(side) if operation == "swap" else side
+    in_lp, out_lp = operation == "withdraw", operation == "deposit"
+
+    def units(dotted: str, value: int):
+        key = dotted.rsplit(".", 1)[-1]
+        if "fee" in key or "lamports" in key:
+            return sol(value)
+        if side not in _OTHER:
+            return value
+        if key == "amount":
+            return Amount(value, decimals[side], f"LP {side}" if in_lp else side)
+        if key in ("actual_output", "output", "expected_output"):
+            return Amount(value, decimals[out_side], f"LP {out_side}" if out_lp else out_side)
+        return value
+
+    return units
 
 
 def local_data_dir(gateway) -> Path | None:
@@ -66,6 +94,7 @@ class FindingDetailScreen(DetailScreen):
         self.data_dir: Path | None = None
         self.runs: dict[str, ReproduceRun] = {}  # the latest of each verb
         self._ticker: Timer | None = None
+        self.pool: dict | None = None  # the pool's summary (decimals), read once
 
     async def on_mount(self) -> None:  # before DetailScreen.on_mount (Textual calls both) starts the load
         await self.query_one("#detail-body").mount(Static(id="reproduce"), before="#detail-sections")
@@ -87,16 +116,33 @@ class FindingDetailScreen(DetailScreen):
         self.data = {"entry": self.entry, "findings": found, "group": self.group}
         self.show_runs()
         self.refresh_bindings()
+        if self.group is not None:
+            parts.append(section("Finding group", {k: v for k, v in self.group.items() if k != "example"}))
+        pool = await self.pool_of(gateway, self.entry.get("pool_id") or (self.group or {}).get("pool_id"))
         parts.append(records(f"Finding documents ({len(found)} of {answer.get('count', 0)} findings)", found,
                              [("finding_file", "File"), ("detected_at", "Detected"), ("thread_id", "Thread"),
-                              ("operation", "Operation"), ("amount", "Amount"), ("actual_output", "Actual")]))
+                              ("operation", "Operation"),
+                              ("amount", "Amount", lambda v, r: stacked(_unit(finding_units(r, pool), "amount", v))),
+                              ("actual_output", "Actual",
+                               lambda v, r: stacked(_unit(finding_units(r, pool), "actual_output", v)))],
+                             wrap=("File",)))
         for finding in found[:3]:
             transaction = finding.get("transaction") or {}
+            units = finding_units(finding, pool)
             parts.append(section(f"Finding {finding.get('finding_file', '')}",
-                                 {k: v for k, v in finding.items() if k != "transaction"}))
-            parts.append(section("Transaction", {k: v for k, v in transaction.items() if k != "logs"}))
+                                 {k: v for k, v in finding.items() if k != "transaction"}, units=units))
+            parts.append(section("Transaction", {k: v for k, v in transaction.items() if k != "logs"}, units=units))
             parts.append(log_lines("Transaction logs", transaction.get("logs")))
         return parts
+
+    async def pool_of(self, gateway, pool_id: str | None) -> dict | None:
+        if self.pool is None and pool_id:
+            try:
+                pools = (await gateway.list_pools()).get("pools") or []
+            except GatewayError:
+                pools = []
+            self.pool = next((pool for pool in pools if pool.get("pool_id") == pool_id), None)
+        return self.pool
 
     # ---- replay and shrink ------------------------------------------------------------------------
 
@@ -158,3 +204,7 @@ class FindingDetailScreen(DetailScreen):
         if self.active_run is not None:
             return f"Esc back · R reload · x stop · {status_summary(self.runs)}"
         return "Esc back · R reload" + (" · r replay · s shrink" if self.can_reproduce else "")
+
+
+def _unit(units, key: str, value):
+    return units(key, value) if isinstance(value, int) and not isinstance(value, bool) else value
