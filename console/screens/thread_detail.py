@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from console.formatting import short_id
 from console.gateway import GatewayError
 from console.screens.detail_base import DetailScreen
 from console.widgets.detail import (Amount, cell, log_lines, records, section, show_value, signature_cell, sol,
@@ -216,7 +217,7 @@ class ThreadDetailScreen(DetailScreen):
     def status_line(self) -> str:
         status = (self.data or {}).get("status") or {}
         return (f"{status_text(status.get('status'), status.get('status_symbol'))} · {status.get('type', '')} "
-                f"{side_of(status)} · pool {status.get('pool_id', '')} · Esc back · R reload")
+                f"{side_of(status)} · pool {short_id(status.get('pool_id'))} · Esc back · R reload")
 
 
 def amount_of(units: Units, value: Any, token: str | None) -> Any:

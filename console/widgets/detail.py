@@ -45,13 +45,13 @@ class Amount:
 
     def stacked(self) -> Text:
         """For a table column: the whole amount over its base units, each on one line."""
-        if self.base is None or not self.decimals:
+        if self.base is None or not self.decimals or not self.base:
             return Text(self.whole(), no_wrap=True, overflow="ellipsis")
         return Text(f"{self.whole()}\n({self.base:,})", no_wrap=True, overflow="ellipsis")
 
     def __str__(self) -> str:
-        """'1.5 A (1,500,000)'."""
-        if self.base is None or not self.decimals:
+        """'1.5 A (1,500,000)'; '0 A'."""
+        if self.base is None or not self.decimals or not self.base:
             return self.whole()
         return f"{self.whole()} ({self.base:,})"
 
@@ -170,6 +170,8 @@ def _rows(table: Table, data: dict, prefix: str, depth: int, units, widths: list
             continue
         if isinstance(value, dict):
             value = "{}"
+        elif isinstance(value, int) and not isinstance(value, bool) and str(key).endswith("code"):
+            value = str(value)  # an error code, not a quantity: 1035, never 1,035
         elif units is not None and isinstance(value, int) and not isinstance(value, bool):
             value = units(dotted, value)
         shown = cell(value)
@@ -187,12 +189,11 @@ def records(title: str, rows: list[dict], columns: list[tuple], *, empty: str = 
     """A table of records. A column is (dotted key, label) or (dotted key, label, format), where
     format(value, row) returns what to show. Every column stays on one line but those labelled
     in `wrap` (prose: messages), which give up width first when the table is too wide."""
-    table = Table(title=title, title_justify="left", title_style="bold", expand=True, box=None, pad_edge=False,
-                  header_style="bold")
+    table = Table(title=title, title_justify="left", title_style="bold", box=None, pad_edge=False,
+                  header_style="bold")  # its natural width: a wide screen leaves no gulf inside it
     for column in columns:
         prose = column[1] in wrap
-        table.add_column(column[1], no_wrap=not prose, overflow="fold" if prose else "ellipsis",
-                         ratio=1 if prose else None)
+        table.add_column(column[1], no_wrap=not prose, overflow="fold" if prose else "ellipsis")
     if not rows:
         table.add_row(empty, *[""] * (len(columns) - 1))
     for row in rows:
