@@ -31,6 +31,8 @@ from console.themes import ConsoleState, bundled_themes_dir, choose_theme, load_
 log = logging.getLogger(__name__)
 
 Connect = Callable[[], Awaitable[EngineGateway]]
+TEXTUAL_COMMANDS_KEPT = {"Screenshot", "Maximize", "Minimize"}
+NOTIFICATION_LEVELS = {"information": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
 class ConsoleApp(App[int]):
@@ -125,6 +127,13 @@ class ConsoleApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self.close_gateway()  # the path taken on SIGHUP / terminal loss as well
+
+    def notify(self, message: str, *, title: str = "", severity: str = "information", **kwargs) -> None:
+        """Every notification also goes to the log (the log view then holds what the operator did
+        and what the engine answered, not only start-up lines)."""
+        log.log(NOTIFICATION_LEVELS.get(severity, logging.INFO), "%s%s", f"{title}: " if title else "",
+                " | ".join(str(message).splitlines()))
+        super().notify(message, title=title, severity=severity, **kwargs)
 
     # ---- view state -----------------------------------------------------------------------------
 
@@ -264,16 +273,19 @@ class ConsoleApp(App[int]):
     # ---- command palette ------------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Our keys in words (no internal ids), our themes, and of Textual's own commands those
+        that have no key of ours (its theme picker would offer themes that are not ours)."""
         for key in APP_KEYS:
             if key.palette:
-                yield SystemCommand(key.description, f"{key.help}  [{key.id}]", partial(self.run_action, key.action))
+                yield SystemCommand(key.description, key.help, partial(self.run_action, key.action))
         if screen is self.main:
             for key in MAIN_KEYS:
                 if key.palette:
-                    yield SystemCommand(key.description, f"{key.help}  [{key.id}]",
-                                        partial(self.main.run_action, key.action))
+                    yield SystemCommand(key.description, key.help, partial(self.main.run_action, key.action))
         for name in sorted(self.available_themes):
             if name.startswith("frt-"):
-                yield SystemCommand(f"Theme: {name}", "Switch to this theme (remembered)",
+                yield SystemCommand(f"Theme: {name.removeprefix('frt-')}", "Switch to this theme (remembered)",
                                     partial(setattr, self, "theme", name))
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title in TEXTUAL_COMMANDS_KEPT:
+                yield command

@@ -8,8 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-from engine.config import load_config
+from console import formatting as fmt
 from console.reproduce_commands import commands_for
+from engine.config import load_config
 from engine.history.replay import REPLAYABLE_RULES
 from engine.store import data_dir_finding_groups as finding_groups
 
@@ -33,7 +34,7 @@ def cmd_findings(args: argparse.Namespace) -> int:
     print(f"  {'id':<12}  {'severity':<8}  {'rule':<40}  {'count':>7}  {'pool':<10}  {'operation':<24}  kind")
     for group in groups:
         coded = " (as coded)" if group.get("as_coded") else ""
-        pool = (group.get("pool_id") or "–")[:8] + ("…" if group.get("pool_id") else "")
+        pool = fmt.short_id(group.get("pool_id"))
         print(f"  {group['id']:<12}  {group['severity']:<8}  {group['rule'][:40]:<40}  {group['count']:>7,}  "
               f"{pool:<10}  {(group.get('operation') or '–')[:24]:<24}  {group['kind']}{coded}")
     print("each group's first finding, whole: the file named example_path in --json")

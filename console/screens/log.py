@@ -1,10 +1,12 @@
-"""The console's own log (what also goes to <data_dir>/logs/console.log)."""
+"""The console's own log (what also goes to <data_dir>/logs/console.log): start-up, every
+notification (the operator's actions and the engine's answers), warnings and errors; long lines
+wrap."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Log, Static
+from textual.widgets import Footer, RichLog, Static
 
 
 class LogScreen(Screen):
@@ -22,7 +24,7 @@ class LogScreen(Screen):
     def compose(self) -> ComposeResult:
         where = f" — also in {self.path}" if self.path else ""
         yield Static(f"Console log{where}", id="log-title", markup=False)
-        yield Log(id="log", max_lines=5000, highlight=False)
+        yield RichLog(id="log", max_lines=5000, wrap=True, markup=False, highlight=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -35,7 +37,9 @@ class LogScreen(Screen):
         lines = self.buffer.since(self.seen)
         if lines:
             self.seen = lines[-1][0]
-            self.query_one(Log).write_lines([text for _, text, _ in lines])
+            log = self.query_one(RichLog)
+            for _, text, _ in lines:
+                log.write(text)
 
     def action_back(self) -> None:
         self.dismiss()

@@ -292,7 +292,7 @@ class MainScreen(Screen):
             status = "running" if method == "start_all_threads" else "stopped"
             for thread_id in result.get("started") or result.get("stopped") or []:
                 self.app.patch_thread_status(thread_id, status)
-            scope = f" of pool {pool_id[:8]}…" if pool_id else ""
+            scope = f" of pool {fmt.short_id(pool_id)}" if pool_id else ""
             verb = "started" if method == "start_all_threads" else "stopped"
             self.app.notify(f"{verb} {result.get('count', 0)} threads{scope}")
 
@@ -373,7 +373,7 @@ class MainScreen(Screen):
 
     def _created_thread(self, result: dict) -> str:
         self.pending_select = result.get("thread_id")
-        return f"created {result.get('thread_id')} (stopped; s starts it)"
+        return f"created {result.get('thread_id')} (not started yet: s starts it)"
 
     def action_new_deposit(self) -> None:
         if pools := self._need_pools():

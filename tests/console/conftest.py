@@ -171,6 +171,24 @@ async def populate(engine: Coordinator) -> dict:
     return ids
 
 
+async def populate_every_state(engine: Coordinator) -> dict:
+    """populate's scene with a thread in each state and a pool that swaps both ways: the deposit
+    runs (waiting out its hour-long pause), the withdrawal was started and stopped, the
+    new B→A swap was never started, the other pool's deposit is in error."""
+    from engine.threads import ERROR, set_status
+
+    ids = await populate(engine)
+    ids["swap_back"] = (await engine.create_swap_thread(ids["pool_id"], "b_to_a", 5_000 * 10**6))["thread_id"]
+    await engine.run_cycle(ids["swap_back"])
+    local = engine.local
+    await engine.start_thread(ids["withdrawal"])
+    await engine.stop_thread(ids["withdrawal"])
+    await engine.start_thread(ids["deposit"])  # its first turn comes after an hour-long pause
+    broken = local.threads[ids["other_deposit"]]
+    set_status(broken, ERROR, evidence={"error": "UninitializedAccount", "detail": "fabricated for the picture"})
+    return ids
+
+
 def fabricate_finding(coordinator: Coordinator, thread_id: str, pool_id: str) -> None:
     """A finding as the engine records one (the FRT emulator produces none on its own)."""
     engine = coordinator.local

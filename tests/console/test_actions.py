@@ -334,19 +334,38 @@ async def test_log_view(engine, console):
     from console.logs import LogBuffer
 
     buffer = LogBuffer()
-    logging.getLogger("frt.test").addHandler(buffer)
+    for name in ("frt.test", "console.app"):
+        logging.getLogger(name).addHandler(buffer)
     try:
         app = console(log_buffer=buffer)
         async with app.run_test(size=SIZE) as pilot:
-            logging.getLogger("frt.test").warning("hello from the engine")
+            logging.getLogger("frt.test").warning("hello from the engine " + "and more words " * 20 + "THE END")
+            await pilot.press("x")  # an action: its answer (here: nothing selected) is logged as well
             await pilot.press("l")
             assert isinstance(app.screen, LogScreen)
             await pilot.pause(0.6)
-            assert any("hello from the engine" in line for line in app.screen.query_one("Log").lines)
+            text = " ".join(strip.text.strip() for strip in app.screen.query_one("#log").lines)
+            assert "hello from the engine" in text and "THE END" in text  # wrapped, not clipped
+            assert "No thread selected" in text
             await pilot.press("escape")
             assert app.screen is app.main
     finally:
-        logging.getLogger("frt.test").removeHandler(buffer)
+        for name in ("frt.test", "console.app"):
+            logging.getLogger(name).removeHandler(buffer)
+
+
+async def test_the_palette_offers_our_actions_in_words_and_only_our_themes(engine, console):
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        commands = list(app.get_system_commands(app.main))
+        titles = [command.title for command in commands]
+        assert "Start all" in titles and "Screenshot" in titles
+        assert not any("[frt." in command.help or "frt." in command.title for command in commands)
+        assert [title for title in titles if title.startswith("Theme: ")] == [
+            "Theme: dark", "Theme: high-contrast", "Theme: light"]
+        assert not any(command.help == "Change the current theme" for command in commands)  # Textual's picker
+        assert "Quit" in titles and titles.count("Quit") == 1
 
 
 async def test_quit_with_running_threads_asks_then_stops_them(engine, setup, tmp_path):
