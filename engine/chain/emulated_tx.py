@@ -19,7 +19,7 @@ from solders.transaction_status import (
     TransactionErrorInsufficientFundsForRent,
 )
 
-from engine.chain.runtime_rules import RuntimeFrames
+from engine.chain.runtime_rules import RuntimeFrames, triples_of
 from engine.chain.processed import (
     DEFAULT_CU_PER_INSTRUCTION,
     MAX_CU_PER_TRANSACTION,
@@ -40,22 +40,34 @@ class _Budget:
         return -(-self.limit * self.price_micro_lamports // 1_000_000)
 
 
+_UNREAD = object()
+
+
 class EmulatorEnv:
     """What the emulator sees of the ledger while one instruction runs.
 
     Every write goes through `put`, which first hands the account's current value to the
     runtime frames (`engine.chain.runtime_rules`): the runtime's rules are checked when the
-    program calls another program (`cpi_enter` / `cpi_leave`) and when it returns (`finish`)."""
+    program calls another program (`frames.enter` / `frames.leave`, made by the emulator's CPI
+    helpers) and when it returns (`finish`)."""
 
-    def __init__(self, ledger, accounts: list[AccountMeta], logs: list[str], written: set[Pubkey],
-                 program_id: Pubkey | None = None):
+    def __init__(self, ledger, accounts: list[AccountMeta], logs: list[str], written: dict,
+                 program_id: Pubkey | None = None, triples=None):
+        """`written` collects, over the whole transaction, [value before the emulator first
+        wrote it, last value written] of each account the emulator wrote; `triples` are
+        (key, is_signer, is_writable) of `accounts`."""
         self.ledger = ledger
         self.accounts = accounts
         self.logs = logs
         self.written = written
         self._cache: dict[Pubkey, object] = {}
+        self._read = ledger.svm.get_account
+        self._write = ledger.svm.set_account
+        if triples is None:
+            triples = triples_of(accounts)
+        self.keys = [key for key, _, _ in triples]
         self.frames = RuntimeFrames(program_id if program_id is not None else ledger.program_id,
-                                    accounts, self.get)
+                                    triples, self._cache)
 
     @property
     def now(self) -> int:
@@ -65,25 +77,22 @@ class EmulatorEnv:
         try:
             return self._cache[key]
         except KeyError:
-            account = self._cache[key] = self.ledger.svm.get_account(key)
+            account = self._cache[key] = self._read(key)
             return account
 
     def put(self, key: Pubkey, account) -> None:
-        self.frames.record(key, self.get(key))
-        self.ledger.svm.set_account(key, account)
-        self._cache[key] = account
-        self.written.add(key)
-
-    # ---- cross-program invocations (the runtime's side of them) ----------------------------
-
-    def cpi_enter(self, program_id: Pubkey, metas, pda_signers=()) -> None:
-        self.frames.enter(program_id, metas, pda_signers)
-
-    def cpi_leave(self) -> None:
-        self.frames.leave()
-
-    def cpi_abandon(self) -> None:
-        self.frames.abandon()
+        cache = self._cache
+        before = cache.get(key, _UNREAD)
+        if before is _UNREAD:
+            before = self.get(key)
+        self.frames.record(key, before)
+        self._write(key, account)
+        cache[key] = account
+        entry = self.written.get(key)
+        if entry is None:
+            self.written[key] = [before, account]
+        else:
+            entry[1] = account
 
     def finish(self) -> None:
         """The program returned: the runtime's checks on the whole instruction."""
@@ -104,7 +113,7 @@ def run_emulated_transaction(ledger, tx: Transaction | VersionedTransaction,
     if not all(tx.verify_with_results()):
         return Processed(signature, TransactionErrorFieldless.SignatureFailure, slot=slot)
 
-    instructions = _decompile_all(message, keys)
+    instructions, triples = _decompile_all(message, keys)
     budget = _compute_budget(instructions)
     if budget is None:
         return Processed(signature, TransactionErrorFieldless.SanitizeFailure, slot=slot)
@@ -117,21 +126,30 @@ def run_emulated_transaction(ledger, tx: Transaction | VersionedTransaction,
         return Processed(signature, TransactionErrorFieldless.InsufficientFundsForFee, slot=slot)
     ledger.svm.set_account(payer, with_lamports(payer_account, payer_account.lamports - fee))
 
-    saved = [(key, ledger.get_account(key)) for key in keys]
+    # When only the emulator runs, what it writes is all that changes, and `written` keeps each
+    # such account before and after: no snapshot of the transaction's accounts is needed.
+    # When LiteSVM runs some instructions too, every account is saved and read back.
+    program_id = ledger.program_id
+    only_emulated = all(ix.program_id in (program_id, COMPUTE_BUDGET_PROGRAM_ID) for ix in instructions)
+    if only_emulated:
+        saved = None
+    else:
+        read = ledger.svm.get_account
+        saved = [(key, read(key)) for key in keys]
     logs: list[str] = []
-    written: set[Pubkey] = set()
-    error, units = _execute(ledger, keys, instructions, budget, logs, written)
+    written: dict[Pubkey, list] = {}
+    error, units = _execute(ledger, keys, instructions, triples, budget, logs, written)
     if error is None:
-        error = _rent_state_error(ledger, saved, written)
-    if error is None and not _balanced(ledger, saved, written, program_id=ledger.program_id,
-                                       instructions=instructions):
-        error = TransactionErrorFieldless.UnbalancedTransaction
+        error = _rent_state_error(ledger, saved, written, keys)
+        if error is None and not _balanced(ledger, saved, written):
+            error = TransactionErrorFieldless.UnbalancedTransaction
     if error is not None:
-        ledger.restore_accounts(saved)
+        ledger.restore_accounts(saved if saved is not None
+                                else [(key, first) for key, (first, _) in written.items()])
     return Processed(signature, error, logs, fee, units, slot)
 
 
-def _execute(ledger, keys, instructions, budget, logs, written):
+def _execute(ledger, keys, instructions, triples, budget, logs, written):
     """Returns (solders transaction error or None, compute units consumed)."""
     emulator = ledger.emulator
     program_id = ledger.program_id
@@ -144,9 +162,9 @@ def _execute(ledger, keys, instructions, budget, logs, written):
             continue
         if ix.program_id == program_id:
             logs.append(f"Program {program_id} invoke [1]")
-            env = EmulatorEnv(ledger, ix.accounts, logs, written, program_id)
+            env = EmulatorEnv(ledger, ix.accounts, logs, written, program_id, triples[index])
             try:
-                cost = emulator.execute(ix.accounts, bytes(ix.data), env)
+                cost = emulator.execute(ix.accounts, ix.data, env)
                 env.finish()
                 if cost > remaining:
                     logs.append(f"Program {program_id} consumed {remaining} of {remaining} compute units")
@@ -164,7 +182,8 @@ def _execute(ledger, keys, instructions, budget, logs, written):
                and instructions[group[-1] + 1].program_id not in (program_id, COMPUTE_BUDGET_PROGRAM_ID)):
             group.append(group[-1] + 1)
         sub_message = Message.new_with_blockhash(
-            [instructions[i] for i in group], keys[0], ledger.svm.latest_blockhash())
+            [Instruction(instructions[i].program_id, instructions[i].data, instructions[i].accounts) for i in group],
+            keys[0], ledger.svm.latest_blockhash())
         result = ledger.send_unsigned(sub_message)
         logs.extend(result.logs)
         remaining -= result.compute_units
@@ -183,52 +202,74 @@ def _map_sub_error(err, group, sub_message: Message, keys: list[Pubkey]):
     return err
 
 
-def _rent_state_error(ledger, saved, written: set[Pubkey]):
+def _rent_state_error(ledger, saved, written, keys):
     """An account the emulator wrote may not be left with 0 < lamports < rent-exempt minimum
-    unless it already was (LiteSVM checks the accounts of the instructions it runs itself)."""
-    for index, (key, before) in enumerate(saved):
-        if key not in written:
-            continue
-        after = ledger.get_account(key)
+    unless it already was (LiteSVM checks the accounts of the instructions it runs itself).
+    Without `saved` (only the emulator ran) the accounts' values are those in `written`."""
+    if saved is None:
+        changes = ((key, before, after) for key, (before, after) in written.items())
+    else:
+        changes = ((key, before, ledger.get_account(key)) for key, before in saved if key in written)
+    for key, before, after in changes:
         if after is None or after.lamports == 0 or (before is not None and before.lamports == after.lamports):
             continue
         minimum = rent_exempt_minimum(len(after.data))
         was_paying = before is not None and 0 < before.lamports < minimum
         if after.lamports < minimum and not was_paying:
-            return TransactionErrorInsufficientFundsForRent(index)
+            return TransactionErrorInsufficientFundsForRent(keys.index(key))
     return None
 
 
-def _balanced(ledger, saved, written: set[Pubkey], *, program_id: Pubkey, instructions) -> bool:
+def _balanced(ledger, saved, written) -> bool:
     """The transaction-level check of the runtime: the lamports of all the transaction's
     accounts sum to what they did after the fee was charged (agave: UnbalancedTransaction).
-    Only accounts something wrote can differ: the emulator's writes are in `written`; when
-    LiteSVM ran instructions of this transaction too, every account is summed."""
-    litesvm_ran = any(ix.program_id not in (program_id, COMPUTE_BUDGET_PROGRAM_ID) for ix in instructions)
+    Without `saved` (only the emulator ran) only the accounts it wrote can differ."""
     before = after = 0
+    if saved is None:
+        for first, last in written.values():
+            before += first.lamports if first is not None else 0
+            after += last.lamports if last is not None else 0
+        return before == after
     for key, account in saved:
-        if litesvm_ran or key in written:
-            before += account.lamports if account is not None else 0
-            now = ledger.get_account(key)
-            after += now.lamports if now is not None else 0
+        now = ledger.get_account(key)
+        before += account.lamports if account is not None else 0
+        after += now.lamports if now is not None else 0
     return before == after
 
 
-def _decompile_all(message: Message, keys: list[Pubkey]) -> list[Instruction]:
+class _Ix:
+    """A decompiled instruction (a solders Instruction is built only for LiteSVM: its
+    properties build new objects on every access)."""
+
+    __slots__ = ("program_id", "data", "accounts")
+
+    def __init__(self, program_id: Pubkey, data: bytes, accounts: list[AccountMeta]) -> None:
+        self.program_id = program_id
+        self.data = data
+        self.accounts = accounts
+
+
+def _decompile_all(message: Message, keys: list[Pubkey]):
+    """The instructions, and for each the (key, is_signer, is_writable) of its accounts."""
     header = message.header
     signed = header.num_required_signatures
-    metas = [
-        AccountMeta(key, i < signed,
-                    i < signed - header.num_readonly_signed_accounts if i < signed
-                    else i < len(keys) - header.num_readonly_unsigned_accounts)
+    flags = [
+        (key, i < signed,
+         i < signed - header.num_readonly_signed_accounts if i < signed
+         else i < len(keys) - header.num_readonly_unsigned_accounts)
         for i, key in enumerate(keys)
     ]
-    return [Instruction(keys[compiled.program_id_index], bytes(compiled.data),
-                        [metas[i] for i in compiled.accounts])
-            for compiled in message.instructions]
+    metas = [AccountMeta(*triple) for triple in flags]
+    instructions, triples = [], []
+    for compiled in message.instructions:
+        indices = compiled.accounts
+        instructions.append(_Ix(keys[compiled.program_id_index], bytes(compiled.data),
+                                [metas[i] for i in indices]))
+        triples.append([flags[i] for i in indices])
+    return instructions, triples
 
 
-def _compute_budget(instructions: list[Instruction]) -> _Budget | None:
+def _compute_budget(instructions: list[_Ix]) -> _Budget | None:
     """SetComputeUnitLimit (tag 2, u32) and SetComputeUnitPrice (tag 3, u64); None if malformed."""
     others = sum(1 for ix in instructions if ix.program_id != COMPUTE_BUDGET_PROGRAM_ID)
     budget = _Budget(min(DEFAULT_CU_PER_INSTRUCTION * others, MAX_CU_PER_TRANSACTION))

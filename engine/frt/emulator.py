@@ -126,6 +126,8 @@ class _Invocation:
         self.program_id = program_id
         self.accounts = accounts
         self.env = env
+        # The keys once (AccountMeta.pubkey builds a new Pubkey on every access).
+        self.keys = getattr(env, "keys", None) or [meta.pubkey for meta in accounts]
 
     def ref(self, index: int):
         if index >= len(self.accounts):
@@ -133,7 +135,10 @@ class _Invocation:
         return self.accounts[index]
 
     def key(self, index: int) -> Pubkey:
-        return self.ref(index).pubkey
+        try:
+            return self.keys[index]
+        except IndexError:
+            raise _fail("ProgramFailedToComplete", "account index out of bounds (panic)") from None
 
     def account(self, index: int) -> Account | None:
         return self.env.get(self.key(index))
@@ -213,9 +218,12 @@ class _Invocation:
             self.env.put(payer, _lamports(funder, funder.lamports - lamports))
             self.env.put(address, Account(lamports, bytes(space), owner, False, 0))
 
-    def token_transfer(self, token_program: Pubkey, source: Pubkey, destination: Pubkey, amount: int,
-                       authority: Pubkey, pda_signers: tuple = ()) -> None:
+    def token_transfer(self, source: Pubkey, destination: Pubkey, amount: int, authority: Pubkey,
+                       pda_signers: tuple | None = None, token_program: Pubkey = TOKEN_PROGRAM_ID) -> None:
+        """`spl_token::instruction::transfer` through invoke (pda_signers empty) or invoke_signed."""
         _check_token_program(token_program)
+        if pda_signers is None:
+            pda_signers = self._program_signs_for(authority)
         metas = ((source, False, True), (destination, False, True), (authority, True, False))
         with _Cpi(self.env, TOKEN_PROGRAM_ID, metas, pda_signers, "Transfer"):
             src, dst = self.token(source), self.token(destination)
@@ -236,9 +244,11 @@ class _Invocation:
             if src.is_native is not None:  # wrapped SOL: the lamports move with the amount
                 self.move_lamports(source, destination, amount)
 
-    def token_mint_to(self, token_program: Pubkey, mint_key: Pubkey, destination: Pubkey, amount: int,
-                      authority: Pubkey, pda_signers: tuple = ()) -> None:
+    def token_mint_to(self, mint_key: Pubkey, destination: Pubkey, amount: int, authority: Pubkey,
+                      pda_signers: tuple | None = None, token_program: Pubkey = TOKEN_PROGRAM_ID) -> None:
         _check_token_program(token_program)
+        if pda_signers is None:
+            pda_signers = self._program_signs_for(authority)
         metas = ((mint_key, False, True), (destination, False, True), (authority, True, False))
         with _Cpi(self.env, TOKEN_PROGRAM_ID, metas, pda_signers, "MintTo"):
             dst = self.token(destination)
@@ -258,8 +268,8 @@ class _Invocation:
             self.patch_u64(destination, TOKEN_AMOUNT_OFFSET, dst.amount + amount)
             self.patch_u64(mint_key, MINT_SUPPLY_OFFSET, mint.supply + amount)
 
-    def token_burn(self, token_program: Pubkey, source: Pubkey, mint_key: Pubkey, amount: int,
-                   authority: Pubkey) -> None:
+    def token_burn(self, source: Pubkey, mint_key: Pubkey, amount: int, authority: Pubkey,
+                   token_program: Pubkey = TOKEN_PROGRAM_ID) -> None:
         _check_token_program(token_program)
         metas = ((source, False, True), (mint_key, False, True), (authority, True, False))
         with _Cpi(self.env, TOKEN_PROGRAM_ID, metas, (), "Burn"):
@@ -278,8 +288,8 @@ class _Invocation:
             self.patch_u64(source, TOKEN_AMOUNT_OFFSET, src.amount - amount)
             self.patch_u64(mint_key, MINT_SUPPLY_OFFSET, mint.supply - amount)
 
-    def token_initialize_account(self, token_program: Pubkey, account_key: Pubkey, mint_key: Pubkey,
-                                 owner: Pubkey, rent_sysvar: Pubkey) -> None:
+    def token_initialize_account(self, account_key: Pubkey, mint_key: Pubkey, owner: Pubkey, rent_sysvar: Pubkey,
+                                 token_program: Pubkey = TOKEN_PROGRAM_ID) -> None:
         """SPL Token InitializeAccount: [account (writable), mint, owner, rent sysvar]. For the
         native mint the account is native: is_native = its rent-exempt reserve and amount = the
         lamports above it."""
@@ -313,12 +323,12 @@ class _Invocation:
                                  delegated_amount=0, close_authority=None)
             self.write_data(account_key, token.encode_into(data))
 
-    def token_initialize_mint(self, token_program: Pubkey, mint_key: Pubkey, authority: Pubkey, decimals: int,
-                              rent_sysvar: Pubkey, pda_signers: tuple = ()) -> None:
+    def token_initialize_mint(self, mint_key: Pubkey, authority: Pubkey, decimals: int, rent_sysvar: Pubkey,
+                              token_program: Pubkey = TOKEN_PROGRAM_ID) -> None:
         """SPL Token InitializeMint: [mint (writable), rent sysvar]."""
         _check_token_program(token_program)
         with _Cpi(self.env, TOKEN_PROGRAM_ID, ((mint_key, False, True), (rent_sysvar, False, False)),
-                  pda_signers, "InitializeMint"):
+                  (), "InitializeMint"):
             if rent_sysvar != RENT_SYSVAR_ID:
                 raise _fail("InvalidArgument", "not the rent sysvar", program="spl-token")
             account = self.env.get(mint_key)
@@ -332,6 +342,12 @@ class _Invocation:
             mint = Mint(mint_authority=authority, supply=0, decimals=decimals, is_initialized=True,
                         freeze_authority=None)
             self.write_data(mint_key, mint.encode_into(data))
+
+    def _program_signs_for(self, authority: Pubkey) -> tuple:
+        """For a caller that does not say: the program signs (invoke_signed) for an authority
+        it owns, i.e. one of its PDAs such as a pool; a wallet must sign the transaction."""
+        account = self.env.get(authority)
+        return (authority,) if account is not None and account.owner == self.program_id else ()
 
     def token(self, key: Pubkey) -> TokenAccount:
         """`Account::unpack` in the token program: 165 bytes (else InvalidAccountData) and
@@ -380,7 +396,7 @@ class _Cpi:
         self.name = name
 
     def __enter__(self):
-        self.env.cpi_enter(self.program_id, self.metas, self.signers)
+        self.env.frames.enter(self.program_id, self.metas, self.signers)
         self.env.logs.append(f"Program {self.program_id} invoke [2]")
         if self.name is not None:
             self.env.logs.append(f"Program log: Instruction: {self.name}")
@@ -389,13 +405,13 @@ class _Cpi:
         logs = self.env.logs
         if exc is None:
             try:
-                self.env.cpi_leave()
+                self.env.frames.leave()
             except ProgramError as failure:
                 logs.append(f"Program {self.program_id} failed: {failure.message}")
                 raise
             logs.append(f"Program {self.program_id} success")
             return False
-        self.env.cpi_abandon()
+        self.env.frames.abandon()
         if isinstance(exc, ProgramError):
             if exc.code is not None:
                 if self.name is not None:
@@ -413,7 +429,7 @@ def unpack_token_from_slice(data, what: str) -> TokenAccount:
     if len(data) < TOKEN_ACCOUNT_SIZE:
         raise _fail("ProgramFailedToComplete", f"{what}: {len(data)} bytes, unpack_from_slice panics")
     try:
-        return decode_token_account(bytes(data[:TOKEN_ACCOUNT_SIZE]))
+        return decode_token_account(bytes(data) if len(data) == TOKEN_ACCOUNT_SIZE else bytes(data[:TOKEN_ACCOUNT_SIZE]))
     except ValueError:
         raise _fail("InvalidAccountData", f"{what} does not unpack") from None
 
@@ -423,7 +439,7 @@ def unpack_mint_from_slice(data, what: str) -> Mint:
     if len(data) < MINT_SIZE:
         raise _fail("ProgramFailedToComplete", f"{what}: {len(data)} bytes, unpack_from_slice panics")
     try:
-        return decode_mint(bytes(data[:MINT_SIZE]))
+        return decode_mint(bytes(data) if len(data) == MINT_SIZE else bytes(data[:MINT_SIZE]))
     except ValueError:
         raise _fail("InvalidAccountData", f"{what} is not a mint") from None
 
@@ -639,11 +655,11 @@ class FrtEmulator:
         inv.create_account(creator, pool_key, POOL_STATE_SIZE, self.program_id)
         for vault, mint in ((vault_a, token_a), (vault_b, token_b)):
             inv.create_account(creator, vault, TOKEN_ACCOUNT_SIZE, TOKEN_PROGRAM_ID)
-            inv.token_initialize_account(token_program, vault, mint, pool_key, rent_sysvar)
+            inv.token_initialize_account(vault, mint, pool_key, rent_sysvar, token_program)
         # LP decimals come from accounts [7]/[8] as passed, not from the sorted mints (§13 #4).
         for lp_mint, source in ((lp_a, mint_x), (lp_b, mint_y)):
             inv.create_account(creator, lp_mint, MINT_SIZE, TOKEN_PROGRAM_ID)
-            inv.token_initialize_mint(token_program, lp_mint, pool_key, source.decimals, rent_sysvar, (pool_key,))
+            inv.token_initialize_mint(lp_mint, pool_key, source.decimals, rent_sysvar, token_program)
         # pool.rs:575/579: `Mint::unpack` (exact length, initialised) of both mints.
         for index in (7, 8):
             self._unpack_mint_strict(inv, index)
@@ -710,12 +726,12 @@ class FrtEmulator:
         if user_token.amount < amount:
             raise _fail("InsufficientFunds", "token balance below the deposit amount")
         pool = self._collect_fee(inv, 0, 3, pool_id, pool.contract_liquidity_fee, "collected_liquidity_fees")
-        inv.token_transfer(inv.key(4), inv.key(7), vault, amount, user)
+        inv.token_transfer(inv.key(7), vault, amount, user, (), inv.key(4))
         liquidity = side.liquidity(pool) + amount
         if liquidity > U64_MAX:
             raise _fail("ArithmeticOverflow", "tracked liquidity overflows")
         self._patch_pool(inv, pool_id, **{side.liquidity_field: liquidity})
-        inv.token_mint_to(inv.key(4), lp_mint, inv.key(8), amount, pool_id, (pool_id,))
+        inv.token_mint_to(lp_mint, inv.key(8), amount, pool_id, (pool_id,), inv.key(4))
         if self._token_account(inv, 8).amount - lp_before.amount != amount:
             raise ProgramError.custom(3001, "strict 1:1 LP violation")
         inv.log(f"Deposit: {amount} in, {amount} LP out")
@@ -770,8 +786,8 @@ class FrtEmulator:
         self._token_account(inv, vault_index, owner=pool_id, mint=withdraw_token_mint)
         self._check_lp_mint_authority(inv, side.lp_mint, pool_id)
         pool = self._collect_fee(inv, 0, 3, pool_id, pool.contract_liquidity_fee, "collected_liquidity_fees")
-        inv.token_burn(inv.key(4), inv.key(7), side.lp_mint, amount, user)
-        inv.token_transfer(inv.key(4), side.vault, inv.key(8), amount, pool_id, (pool_id,))
+        inv.token_burn(inv.key(7), side.lp_mint, amount, user, inv.key(4))
+        inv.token_transfer(side.vault, inv.key(8), amount, pool_id, (pool_id,), inv.key(4))
         liquidity = side.liquidity(pool)
         if liquidity < amount:
             raise _fail("ArithmeticOverflow", "tracked liquidity below the withdrawal")
@@ -824,8 +840,8 @@ class FrtEmulator:
             raise _fail("InsufficientFunds", f"output {amount_out} exceeds liquidity {out_liquidity}")
         pool = self._collect_fee(inv, 0, 3, pool_id, pool.swap_contract_fee, "collected_swap_contract_fees")
         vault_in, vault_out = (pool.token_a_vault, pool.token_b_vault) if a_to_b else (pool.token_b_vault, pool.token_a_vault)
-        inv.token_transfer(inv.key(4), inv.key(7), vault_in, amount_in, user)
-        inv.token_transfer(inv.key(4), vault_out, inv.key(8), amount_out, pool_id, (pool_id,))
+        inv.token_transfer(inv.key(7), vault_in, amount_in, user, (), inv.key(4))
+        inv.token_transfer(vault_out, inv.key(8), amount_out, pool_id, (pool_id,), inv.key(4))
         if a_to_b:
             a, b = pool.total_token_a_liquidity + amount_in, pool.total_token_b_liquidity - amount_out
         else:

@@ -371,6 +371,6 @@ async def test_a_token_account_written_by_frt_itself_is_external_account_data_mo
 async def test_the_transaction_level_balance_check_catches_what_an_instruction_check_missed(monkeypatch):
     # agave execute_loaded_transaction: the sum over the transaction's accounts is checked
     # again after the rent-state check (UnbalancedTransaction).
-    monkeypatch.setattr(RuntimeFrames, "_check_balance", lambda self, frame: None)
+    monkeypatch.setattr(RuntimeFrames, "finish", lambda self: None)
     result, gained = await _donate_with(_lamports_from_nothing)
     assert (result.error.name, gained) == ("UnbalancedTransaction", 0)
