@@ -1052,8 +1052,12 @@ class FrtEmulator:
         inv.log(f"Instruction: {name}")
         if name == "get_version":
             inv.log(f"Contract Version: {VERSION}")
-        elif name in ("get_pool_info", "get_pool_pause_status", "get_liquidity_info", "get_fee_info",
-                      "get_pool_sol_balance"):
+        elif name == "get_pool_sol_balance":
+            # utilities.rs:366-385: the first account's lamports, whatever the account.
+            inv.log(f"Pool {inv.key(0)}: lamports {inv.lamports(0)}")
+        elif name in ("get_pool_info", "get_pool_pause_status", "get_liquidity_info", "get_fee_info"):
+            if name == "get_pool_info":
+                inv.key(3)  # utilities.rs:182-185 index accounts [0] to [3]: fewer panic
             index = 2 if name == "get_pool_info" else 0
             account = inv.account(index)
             if account is None or account.owner != self.program_id:

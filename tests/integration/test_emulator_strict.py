@@ -206,6 +206,29 @@ async def test_update_pool_fees_with_three_accounts_is_not_enough_account_keys()
     assert result.error.name == "NotEnoughAccountKeys"
 
 
+async def test_get_pool_info_with_three_accounts_panics_and_sol_balance_reads_any_account():
+    # utilities.rs:182-185: GetPoolInfo indexes accounts [0] to [3] (fewer: a panic);
+    # utilities.rs:366-385: GetPoolSolBalance logs the first account's lamports, no checks.
+    world = await make_world()
+    program = world.client.program_id
+    info = ix.get_pool_info(program, world.pool.pool_state)
+    info = Instruction(info.program_id, bytes(info.data), list(info.accounts)[:3])
+    result = await _send(world, [ix.compute_unit_limit(TREASURY_ADMIN_CU), info], world.core)
+    assert result.error.name == "ProgramFailedToComplete"
+    result = await _send(world, [ix.compute_unit_limit(TREASURY_ADMIN_CU),
+                                 ix.get_pool_sol_balance(program, world.core.pubkey)], world.core)
+    assert result.ok, result.error
+
+
+async def test_get_fee_info_without_accounts_is_not_enough_account_keys():
+    # utilities.rs:310: `next_account_info(account_info_iter)?`.
+    world = await make_world()
+    view = ix.get_fee_info(world.client.program_id, world.pool.pool_state)
+    view = Instruction(view.program_id, bytes(view.data), [])
+    result = await _send(world, [ix.compute_unit_limit(TREASURY_ADMIN_CU), view], world.core)
+    assert result.error.name == "NotEnoughAccountKeys"
+
+
 # ---- the programs FRT calls -------------------------------------------------------------------
 
 async def test_deposit_with_a_wrong_token_program_account_is_incorrect_program_id():
