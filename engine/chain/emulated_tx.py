@@ -19,14 +19,19 @@ from solders.transaction_status import (
     TransactionErrorInsufficientFundsForRent,
 )
 
-from engine.chain.runtime_rules import RuntimeFrames, triples_of
+from engine.chain.runtime_rules import RESERVED_ACCOUNT_KEYS, RuntimeFrames, triples_of
 from engine.chain.processed import (
     DEFAULT_CU_PER_INSTRUCTION,
     MAX_CU_PER_TRANSACTION,
     Processed,
     with_lamports,
 )
-from engine.frt.constants import COMPUTE_BUDGET_PROGRAM_ID, LAMPORTS_PER_SIGNATURE, rent_exempt_minimum
+from engine.frt.constants import (
+    BPF_LOADER_UPGRADEABLE_ID,
+    COMPUTE_BUDGET_PROGRAM_ID,
+    LAMPORTS_PER_SIGNATURE,
+    rent_exempt_minimum,
+)
 from engine.frt.errors import ProgramError, from_rpc_json
 
 
@@ -49,7 +54,7 @@ class EmulatorEnv:
     Every write goes through `put`, which first hands the account's current value to the
     runtime frames (`engine.chain.runtime_rules`): the runtime's rules are checked when the
     program calls another program (`frames.enter` / `frames.leave`, made by the emulator's CPI
-    helpers) and when it returns (`finish`)."""
+    helpers) and when it returns (`finish`). Writes stay here until `finish` has checked them."""
 
     def __init__(self, ledger, accounts: list[AccountMeta], logs: list[str], written: dict,
                  program_id: Pubkey | None = None, triples=None):
@@ -61,8 +66,8 @@ class EmulatorEnv:
         self.logs = logs
         self.written = written
         self._cache: dict[Pubkey, object] = {}
+        self._dirty: dict[Pubkey, object] = {}  # written here, reaching the ledger at `finish`
         self._read = ledger.svm.get_account
-        self._write = ledger.svm.set_account
         if triples is None:
             triples = triples_of(accounts)
         self.keys = [key for key, _, _ in triples]
@@ -86,8 +91,8 @@ class EmulatorEnv:
         if before is _UNREAD:
             before = self.get(key)
         self.frames.record(key, before)
-        self._write(key, account)
         cache[key] = account
+        self._dirty[key] = account
         entry = self.written.get(key)
         if entry is None:
             self.written[key] = [before, account]
@@ -95,8 +100,15 @@ class EmulatorEnv:
             entry[1] = account
 
     def finish(self) -> None:
-        """The program returned: the runtime's checks on the whole instruction."""
+        """The program returned: the runtime's checks on the whole instruction, then its
+        writes reach the ledger (a refused instruction never wrote anything there)."""
         self.frames.finish()
+        write = self.ledger.svm.set_account
+        for key, account in self._dirty.items():
+            try:
+                write(key, account)
+            except Exception as exc:  # LiteSVM refuses what no runtime would store
+                raise ProgramError("InvalidAccountData", f"the ledger refused {key}: {exc}") from None
 
     def log(self, line: str) -> None:
         self.logs.append(f"Program log: {line}")
@@ -250,18 +262,33 @@ class _Ix:
 
 
 def _decompile_all(message: Message, keys: list[Pubkey]):
-    """The instructions, and for each the (key, is_signer, is_writable) of its accounts."""
+    """The instructions, and for each the (key, is_signer, is_writable) of its accounts.
+
+    Writable as the runtime sees it (agave `SanitizedMessage::is_writable`): a reserved account
+    (builtin program, sysvar) or a program the message invokes is read-only whatever the
+    header says, unless the upgradeable loader is in the message (it may write programs)."""
     header = message.header
     signed = header.num_required_signatures
+    compiled_instructions = message.instructions
     flags = [
         (key, i < signed,
          i < signed - header.num_readonly_signed_accounts if i < signed
          else i < len(keys) - header.num_readonly_unsigned_accounts)
         for i, key in enumerate(keys)
     ]
+    invoked = {compiled.program_id_index for compiled in compiled_instructions}
+    loader_present = None
+    for i, (key, signer, writable) in enumerate(flags):
+        if writable and (key in RESERVED_ACCOUNT_KEYS or i in invoked):
+            if key not in RESERVED_ACCOUNT_KEYS:
+                if loader_present is None:
+                    loader_present = BPF_LOADER_UPGRADEABLE_ID in keys
+                if loader_present:
+                    continue
+            flags[i] = (key, signer, False)
     metas = [AccountMeta(*triple) for triple in flags]
     instructions, triples = [], []
-    for compiled in message.instructions:
+    for compiled in compiled_instructions:
         indices = compiled.accounts
         instructions.append(_Ix(keys[compiled.program_id_index], bytes(compiled.data),
                                 [metas[i] for i in indices]))

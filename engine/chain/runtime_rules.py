@@ -6,10 +6,11 @@ applied here, around each emulated instruction and each cross-program invocation
 
 * a "segment" is a stretch of one program's execution. Each account the program changed is
   compared with its value when the segment began, with the rules of agave's `BorrowedAccount`
-  (`set_lamports`, `can_data_be_resized`, `can_data_be_changed`, `set_owner`), in that order:
-  ExternalAccountLamportSpend, ReadonlyLamportChange, ExecutableLamportChange,
-  AccountDataSizeChanged, ExecutableDataModified, ReadonlyDataModified,
-  ExternalAccountDataModified, ModifiedProgramId, ExecutableModified; of several accounts
+  (`set_lamports`, `can_data_be_resized`, `can_data_be_changed`, `set_owner`, `set_executable`),
+  in that order: ExternalAccountLamportSpend, ReadonlyLamportChange, AccountDataSizeChanged,
+  ReadonlyDataModified, ExternalAccountDataModified, ModifiedProgramId,
+  ExecutableAccountNotRentExempt, ExecutableModified (the executable flag itself no longer
+  protects an account, SIMD-0162: see `_violation`); of several accounts
   in breach, the first in the instruction's account order is reported. The accounts a caller
   passes to a CPI are checked at the call (agave `update_callee_account`), the others when the
   caller returns; the callee's when it returns;
@@ -22,7 +23,8 @@ applied here, around each emulated instruction and each cross-program invocation
 * when an instruction (top level or CPI) returns, the sum of its accounts' lamports must be what
   it was when it began (UnbalancedInstruction);
 * a program writing an account that is not one of its instruction's is MissingAccount (a real
-  program cannot even reach it).
+  program cannot even reach it);
+* (in `emulated_tx._decompile_all`) reserved accounts and invoked programs are read-only.
 
 Only accounts that were written are looked at: an account nobody wrote is unchanged, so the
 lamport sums need only the written ones, and the snapshots are the `Account` objects the
@@ -34,10 +36,30 @@ from __future__ import annotations
 from solders.account import Account
 from solders.pubkey import Pubkey
 
-from engine.frt.constants import SYSTEM_PROGRAM_ID
+from engine.frt.constants import SYSTEM_PROGRAM_ID, rent_exempt_minimum
 from engine.frt.errors import ProgramError
 
 _ABSENT = Account(0, b"", SYSTEM_PROGRAM_ID)
+
+# agave `ReservedAccountKeys` (builtin programs, sysvars, the native loader): never writable in
+# a transaction, whatever its message header says.
+RESERVED_ACCOUNT_KEYS = frozenset(Pubkey.from_string(key) for key in (
+    "AddressLookupTab1e1111111111111111111111111", "BPFLoader1111111111111111111111111111111111",
+    "BPFLoader2111111111111111111111111111111111", "BPFLoaderUpgradeab1e11111111111111111111111",
+    "ComputeBudget111111111111111111111111111111", "Config1111111111111111111111111111111111111",
+    "Ed25519SigVerify111111111111111111111111111", "Feature111111111111111111111111111111111111",
+    "LoaderV411111111111111111111111111111111111", "KeccakSecp256k11111111111111111111111111111",
+    "Secp256r1SigVerify1111111111111111111111111", "Stake11111111111111111111111111111111111111",
+    "11111111111111111111111111111111", "Vote111111111111111111111111111111111111111",
+    "ZkE1Gama1Proof11111111111111111111111111111", "ZkTokenProof1111111111111111111111111111111",
+    "SysvarC1ock11111111111111111111111111111111", "SysvarEpochRewards1111111111111111111111111",
+    "SysvarEpochSchedu1e111111111111111111111111", "SysvarFees111111111111111111111111111111111",
+    "Sysvar1nstructions1111111111111111111111111", "SysvarLastRestartS1ot1111111111111111111111",
+    "SysvarRecentB1ockHashes11111111111111111111", "SysvarRent111111111111111111111111111111111",
+    "SysvarRewards111111111111111111111111111111", "SysvarS1otHashes111111111111111111111111111",
+    "SysvarS1otHistory11111111111111111111111111", "SysvarStakeHistory1111111111111111111111111",
+    "NativeLoader1111111111111111111111111111111", "Sysvar1111111111111111111111111111111111111",
+))
 
 
 class Frame:
@@ -184,8 +206,8 @@ class RuntimeFrames:
             if after is None:
                 after = _ABSENT
             delta += after.lamports - before.lamports
-            if (writable and not before.executable and before.owner == program_id
-                    and not after.executable and after.owner == before.owner):
+            if (writable and before.owner == program_id and after.owner == before.owner
+                    and after.executable == before.executable):
                 continue  # the owner changing its writable account: nothing to refuse
             error = _violation(key, before, after, writable, program_id)
             if error is not None and (found is None or frame.position(key) < frame.position(found[0])):
@@ -196,32 +218,35 @@ class RuntimeFrames:
 
 
 def _violation(key: Pubkey, before: Account, after: Account, writable: bool, program_id: Pubkey):
-    """The first rule of agave's `BorrowedAccount` that the change breaks: (key, name, text)."""
+    """The first rule of agave's `BorrowedAccount` that the change breaks: (key, name, text).
+
+    The executable flag no longer protects an account's lamports, data or owner (SIMD-0162,
+    `remove_accounts_executable_flag_checks`, active on mainnet since epoch 811): a program
+    account is protected by its owner, the loader, like any other. Setting the flag remains
+    the owner's, on a writable, rent-exempt account, and it can never be cleared."""
     owned = before.owner == program_id
-    executable = before.executable
     if after.lamports != before.lamports:
         if not owned and after.lamports < before.lamports:
             return key, "ExternalAccountLamportSpend", f"{key}: debited by a program that does not own it"
         if not writable:
             return key, "ReadonlyLamportChange", f"{key}: balance of a read-only account changed"
-        if executable:
-            return key, "ExecutableLamportChange", f"{key}: balance of an executable account changed"
     before_data, after_data = before.data, after.data
     if before_data != after_data:
         if len(after_data) != len(before_data) and not owned:
             return key, "AccountDataSizeChanged", f"{key}: resized by a program that does not own it"
-        if executable:
-            return key, "ExecutableDataModified", f"{key}: data of an executable account changed"
         if not writable:
             return key, "ReadonlyDataModified", f"{key}: data of a read-only account changed"
         if not owned:
             return key, "ExternalAccountDataModified", f"{key}: data changed by a program that does not own it"
     if after.owner != before.owner:
-        if not owned or not writable or executable or any(after_data):
+        if not owned or not writable or any(after_data):
             return key, "ModifiedProgramId", f"{key}: owner changed by a program that may not"
-    if after.executable != executable:
-        return key, "ExecutableModified", f"{key}: executable flag changed"
+    if after.executable != before.executable:
+        if after.executable and after.lamports < rent_exempt_minimum(len(after_data)):
+            return key, "ExecutableAccountNotRentExempt", f"{key}: executable but not rent-exempt"
+        if not owned or not writable or before.executable:
+            return key, "ExecutableModified", f"{key}: executable flag changed by a program that may not"
     return None
 
 
-__all__ = ["Frame", "RuntimeFrames", "triples_of"]
+__all__ = ["Frame", "RESERVED_ACCOUNT_KEYS", "RuntimeFrames", "triples_of"]

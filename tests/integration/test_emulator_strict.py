@@ -95,6 +95,21 @@ async def test_treasury_withdrawal_with_a_wrong_rent_sysvar_is_invalid_argument(
     assert result.error.name == "InvalidArgument"
 
 
+async def test_a_sysvar_marked_writable_is_read_only_so_it_cannot_receive_a_withdrawal():
+    # treasury.rs:97 `validate_writable(destination_account)` sees the account as the runtime
+    # does: a reserved account (sysvar, builtin program) is demoted to read-only whatever the
+    # message header says (agave SanitizedMessage::is_writable / ReservedAccountKeys).
+    world = await make_world()
+    program = world.client.program_id
+    instruction = ix.withdraw_treasury_fees(program, world.core.pubkey, world.core.pubkey, X // 10)
+    rent = instruction.accounts[2].pubkey
+    instruction = _with_account(instruction, 3, AccountMeta(rent, False, True))
+    before = world.ledger.get_account(rent).lamports
+    result = await _send(world, [ix.compute_unit_limit(TREASURY_ADMIN_CU), instruction], world.core)
+    assert result.error.name == "InvalidAccountData"
+    assert world.ledger.get_account(rent).lamports == before
+
+
 async def test_initialize_program_checks_the_rent_sysvar_first():
     # system.rs:80: the rent sysvar is read before the upgrade authority and the
     # already-initialised check (system.rs:90, 104).
@@ -331,6 +346,11 @@ def _transfer_to_an_account_not_passed(emulator, inv, amount):
     inv.system_transfer(inv.key(0), Pubkey.new_unique(), amount)
 
 
+def _make_the_donor_executable(emulator, inv, amount):
+    donor = inv.env.get(inv.key(0))
+    inv.env.put(inv.key(0), Account(donor.lamports, donor.data, donor.owner, True, donor.rent_epoch))
+
+
 async def _donate_with(deed, *, lamports=2 * X):
     world = await make_world(ledger=EmbeddedLedger(LOCALNET_PROGRAM_ID,
                                                    emulator_factory=lambda program_id: _Misbehaving(program_id, deed)))
@@ -358,6 +378,12 @@ async def test_writing_a_read_only_account_is_read_only_data_modified():
     # agave BorrowedAccount::can_data_be_changed: not writable -> ReadonlyDataModified.
     result, _ = await _donate_with(_write_the_read_only_system_state)
     assert result.error.name == "ReadonlyDataModified"
+
+
+async def test_setting_the_executable_flag_of_an_account_the_program_does_not_own_is_executable_modified():
+    # agave BorrowedAccount::set_executable: only the owner, on a writable account.
+    result, _ = await _donate_with(_make_the_donor_executable)
+    assert result.error.name == "ExecutableModified"
 
 
 async def test_a_cpi_signed_for_an_account_that_did_not_sign_is_privilege_escalation():
