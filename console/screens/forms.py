@@ -116,7 +116,7 @@ class FormScreen(ModalScreen[Values | None]):
     FormScreen .field-error, FormScreen .field-preview { height: auto; display: none; }
     FormScreen .field-error { color: $error; }
     FormScreen .field-preview { color: $text-muted; }
-    FormScreen .-shown { display: block; }
+    FormScreen .field-error.-shown, FormScreen .field-preview.-shown { display: block; }
     FormScreen #form-status { color: $error; height: auto; margin-top: 1; }
     FormScreen #form-keys { color: $text-muted; height: auto; margin-top: 1; }
     FormScreen Horizontal { height: auto; align-horizontal: right; margin: 1 0 0 0; }
