@@ -152,9 +152,7 @@ def run_emulated_transaction(ledger, tx: Transaction | VersionedTransaction,
     written: dict[Pubkey, list] = {}
     error, units = _execute(ledger, keys, instructions, triples, budget, logs, written)
     if error is None:
-        error = _rent_state_error(ledger, saved, written, keys)
-        if error is None and not _balanced(ledger, saved, written):
-            error = TransactionErrorFieldless.UnbalancedTransaction
+        error = _after_execution_error(ledger, saved, written, keys)
     if error is not None:
         ledger.restore_accounts(saved if saved is not None
                                 else [(key, first) for key, (first, _) in written.items()])
@@ -214,39 +212,42 @@ def _map_sub_error(err, group, sub_message: Message, keys: list[Pubkey]):
     return err
 
 
-def _rent_state_error(ledger, saved, written, keys):
-    """An account the emulator wrote may not be left with 0 < lamports < rent-exempt minimum
-    unless it already was (LiteSVM checks the accounts of the instructions it runs itself).
-    Without `saved` (only the emulator ran) the accounts' values are those in `written`."""
+def _after_execution_error(ledger, saved, written, keys):
+    """What the runtime checks once every instruction has run, in its order (agave
+    `execute_loaded_transaction`):
+
+    * rent state: an account the emulator wrote may not be left with 0 < lamports < its
+      rent-exempt minimum unless it already was (LiteSVM checks the accounts of the
+      instructions it runs itself) -> InsufficientFundsForRent;
+    * the lamports of all the transaction's accounts sum to what they did after the fee was
+      charged -> UnbalancedTransaction.
+
+    Without `saved` (only the emulator ran) only the accounts it wrote can have changed, and
+    `written` holds each before and after; otherwise the ledger is read back."""
     if saved is None:
-        changes = ((key, before, after) for key, (before, after) in written.items())
+        changes = written.items()
     else:
-        changes = ((key, before, ledger.get_account(key)) for key, before in saved if key in written)
-    for key, before, after in changes:
-        if after is None or after.lamports == 0 or (before is not None and before.lamports == after.lamports):
+        changes = [(key, (before, ledger.get_account(key))) for key, before in saved if key in written]
+    total_before = total_after = 0
+    for key, (before, after) in changes:
+        before_lamports = before.lamports if before is not None else 0
+        after_lamports = after.lamports if after is not None else 0
+        total_before += before_lamports
+        total_after += after_lamports
+        if after_lamports == 0 or before_lamports == after_lamports:
             continue
         minimum = rent_exempt_minimum(len(after.data))
-        was_paying = before is not None and 0 < before.lamports < minimum
-        if after.lamports < minimum and not was_paying:
+        if after_lamports < minimum and not 0 < before_lamports < minimum:
             return TransactionErrorInsufficientFundsForRent(keys.index(key))
+    if saved is not None:
+        total_before = total_after = 0
+        for key, account in saved:
+            now = ledger.get_account(key)
+            total_before += account.lamports if account is not None else 0
+            total_after += now.lamports if now is not None else 0
+    if total_before != total_after:
+        return TransactionErrorFieldless.UnbalancedTransaction
     return None
-
-
-def _balanced(ledger, saved, written) -> bool:
-    """The transaction-level check of the runtime: the lamports of all the transaction's
-    accounts sum to what they did after the fee was charged (agave: UnbalancedTransaction).
-    Without `saved` (only the emulator ran) only the accounts it wrote can differ."""
-    before = after = 0
-    if saved is None:
-        for first, last in written.values():
-            before += first.lamports if first is not None else 0
-            after += last.lamports if last is not None else 0
-        return before == after
-    for key, account in saved:
-        now = ledger.get_account(key)
-        before += account.lamports if account is not None else 0
-        after += now.lamports if now is not None else 0
-    return before == after
 
 
 class _Ix:

@@ -11,6 +11,7 @@ transaction), exactly as the runtime discards a failed instruction's writes.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import struct
 from dataclasses import dataclass
@@ -518,7 +519,14 @@ class FrtEmulator:
             raise _fail("IncorrectProgramId", f"account {index} is not an SPL token account")
         # token_validation.rs:33: `TokenAccount::unpack_from_slice` (no length or state check;
         # a short slice panics in `array_ref!`).
-        token = unpack_token_from_slice(account.data, f"account {index}")
+        data = account.data
+        if len(data) == TOKEN_ACCOUNT_SIZE:  # the usual case, without the slicing
+            try:
+                token = decode_token_account(data)
+            except ValueError:
+                raise _fail("InvalidAccountData", f"account {index} does not unpack") from None
+        else:
+            token = unpack_token_from_slice(data, f"account {index}")
         if token.state == 2:
             raise _fail("InvalidAccountData", f"account {index} is frozen")
         if user and token.delegated_amount > 0:
@@ -572,7 +580,12 @@ class FrtEmulator:
         if collected > U64_MAX or total > U64_MAX:
             raise ProgramError.custom(1033, "FeeValidationFailed: fee counter overflow")
         self._patch_pool(inv, pool_id, **{counter: collected, "total_sol_fees_collected": total})
-        return decode_pool_state(bytes(inv.env.get(pool_id).data))
+        # The state as re-read (the program reloads it, fee_validation.rs:339): only the two
+        # patched counters differ, so a copy with them set saves a decode.
+        fresh = copy.copy(pool)
+        object.__setattr__(fresh, counter, collected)
+        object.__setattr__(fresh, "total_sol_fees_collected", total)
+        return fresh
 
     @staticmethod
     def _patch_pool(inv: _Invocation, pool_id: Pubkey, **u64_fields: int) -> None:
