@@ -83,7 +83,7 @@ class DetailScreen(Screen):
         row of its own."""
         width = max(1, self.size.width - 4)  # the body's padding and its scrollbar
         half = (width - self.GUTTER) // 2 - 1  # the narrower of two halves
-        narrow = self.has_class("-narrow")
+        narrow = self.size.width < self.HORIZONTAL_BREAKPOINTS[1][0]  # as the class, read before it may be set
         rows: list[list] = []
         waiting = None
         for renderable in sections:

@@ -203,7 +203,7 @@ class ThreadDetailScreen(DetailScreen):
             parts.append(section("Error state", {k: v for k, v in state.items() if k != "logs"}, units=units))
             parts.append(log_lines("Error state logs", state.get("logs")))
         parts.append(records(f"Sessions (newest first, at most {SESSIONS_SHOWN})", sessions.get("sessions") or [],
-                             [("start_time", "Start", lambda v, r: when(v)), ("end_time", "End", lambda v, r: when(v)),
+                             [("start_time", "Start", lambda v, r: when(v)[:19]), ("end_time", "End", lambda v, r: when(v)[:19]),
                               ("duration_seconds", "Seconds"), ("stop_reason", "Stop reason"),
                               ("verification_summary.successful_operations", "OK ops"),
                               ("verification_summary.total_tokens_processed", "Tokens",

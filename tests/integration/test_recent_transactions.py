@@ -58,7 +58,7 @@ async def test_recent_transactions_are_bounded_and_keep_the_newest(open_engine):
     assert TRANSACTIONS_KEPT == 10 and len(transactions) == 10
     assert [t["signature"] for t in transactions] == signatures[::-1][:10]
     assert [t["timestamp"] for t in transactions] == sorted((t["timestamp"] for t in transactions), reverse=True)
-    await engine.delete_thread(deposit) if hasattr(engine, "delete_thread") else None
+    await engine.delete_thread(deposit)  # a deleted thread's ring goes with it
     assert engine.local.recorder.recent_transactions(deposit) == []
 
 
