@@ -143,3 +143,23 @@ def _leaves(value):
             yield from _leaves(item)
     else:
         yield value
+
+
+async def test_sections_are_laid_out_again_when_the_terminal_is_resized(engine, console):
+    ids = await two_way_pool(engine)
+    app = console()
+    async with app.run_test(size=(200, TALL)) as pilot:
+        screen = await opened(app, pilot, PoolDetailScreen(ids["pool_id"]))
+
+        def columns() -> set[int]:
+            return {widget.region.x for widget in screen.query(".detail-section")}
+
+        assert len(columns()) == 2  # two sections to a row
+        mint = screen.data["token_b_mint"]
+        assert mint in section_text(app, "Token B")  # beside another section at 200 columns
+        await pilot.resize_terminal(120, TALL)
+        await until(lambda: mint in section_text(app, "Token B"))  # a row of its own: the id is whole
+        await pilot.pause()
+        assert "token_b" in section_text(app, "Vault balances") and "lp_token_b" in section_text(app, "LP supply")
+        await pilot.resize_terminal(100, TALL)
+        await until(lambda: len(columns()) == 1)  # one section to a row
