@@ -246,3 +246,30 @@ def test_the_emulated_ledger_is_unchanged():
     assert bytes(program_data.data) == ProgramData(0, authority).encode()
     assert program_data.owner == BPF_LOADER_UPGRADEABLE_ID and not program_data.executable
     assert ledger.get_account(PROGRAM_ID) is None and ledger.emulator is not None
+
+
+def test_the_cli_reports_a_bad_program_so_and_exits_2(tmp_path, capsys):
+    from console.cli import main
+
+    settings_file = tmp_path / "config.toml"
+    _settings(tmp_path, tmp_path / "fixed_ratio_trading.so")  # writes config.toml
+    assert main(["--config", str(settings_file), "demo", "--seed", "1"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: program.program_so: {tmp_path / 'fixed_ratio_trading.so'}: no such file\n")
+
+
+async def test_the_engine_opens_on_the_so_and_bootstrap_meets_its_bytecode(tmp_path):
+    """`Engine.open` itself (one in-process shard): its bootstrap's InitializeProgram reaches the
+    deployed bytecode, which, being the memo program, wants every account passed to it to sign."""
+    from engine.config import Settings
+    from engine.sharding.coordinator import Coordinator
+
+    settings = Settings.model_validate({"data_dir": str(tmp_path / "data"), "program": {"program_so": str(FIXTURE)},
+                                        "engine": {"shards": 0, "sol_monitor_interval_s": 3600}})
+    engine = await Coordinator.open(settings)
+    try:
+        assert engine.chain_description.endswith("FRT executed by its compiled .so")
+        assert any("InitializeProgram failed" in line and "missing required signature" in line
+                   for line in engine.notes), engine.notes
+    finally:
+        await engine.close()
