@@ -73,8 +73,11 @@ class DetailScreen(Screen):
         self.loads += 1  # after the layout: a caller waiting for a load sees its sections
 
     def on_resize(self) -> None:
-        if self.sections:
-            self.run_worker(self.lay_out(self.sections), group="detail-layout", exclusive=True)
+        if self.sections:  # a worker given the method, not a coroutine: one cancelled unstarted is no leak
+            self.run_worker(self._lay_out_again, group="detail-layout", exclusive=True)
+
+    async def _lay_out_again(self) -> None:
+        await self.lay_out(self.sections)
 
     def rows_of(self, sections: list) -> list[list]:
         """Sections in reading order, two to a row where both fit half the width (a record table,
