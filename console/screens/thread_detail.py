@@ -74,14 +74,14 @@ class Units:
         named = self.named(key, value)
         if named is not value:
             return named
-        if any(word in key for word in _COUNTS) and not key.startswith(("tokens_", "total_")):
+        if any(word in key for word in _COUNTS) and not key.startswith(("tokens_", "total_", "lp_")):
             return value
         if any(word in key for word in _SOL):
             return sol(value)
         if any(word in key for word in _OUTPUT):
             return self.token(self.output, value)
         if any(word in key for word in _AMOUNT):
-            return self.token(self.input, value, lp="lp" in key or (self.spends_lp and not any(
+            return self.token(self.input, value, lp="lp" in dotted or (self.spends_lp and not any(
                 word in dotted for word in ("withdrawn", "token_sharing", "tokens_shared"))))
         return value
 
