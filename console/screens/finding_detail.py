@@ -17,7 +17,7 @@ from console.bindings import FINDING_KEYS, bindings
 from console.reproduce_runner import ReproduceRun
 from console.screens.detail_base import DetailScreen
 from console.gateway import GatewayError
-from console.widgets.detail import Amount, log_lines, records, section, sol, stacked
+from console.widgets.detail import Amount, log_lines, records, section, sol, stacked, when
 from console.widgets.reproduce_panel import panel, status_summary, why_not_replayable
 
 FINDINGS_READ = 200
@@ -120,12 +120,13 @@ class FindingDetailScreen(DetailScreen):
             parts.append(section("Finding group", {k: v for k, v in self.group.items() if k != "example"}))
         pool = await self.pool_of(gateway, self.entry.get("pool_id") or (self.group or {}).get("pool_id"))
         parts.append(records(f"Finding documents ({len(found)} of {answer.get('count', 0)} findings)", found,
-                             [("finding_file", "File"), ("detected_at", "Detected"), ("thread_id", "Thread"),
+                             [("finding_file", "File"), ("detected_at", "Detected", lambda v, r: when(v)[:19]),
+                              ("thread_id", "Thread"),
                               ("operation", "Operation"),
                               ("amount", "Amount", lambda v, r: stacked(_unit(finding_units(r, pool), "amount", v))),
                               ("actual_output", "Actual",
                                lambda v, r: stacked(_unit(finding_units(r, pool), "actual_output", v)))],
-                             wrap=("File",)))
+                             wrap=("Detected",)))
         for finding in found[:3]:
             transaction = finding.get("transaction") or {}
             units = finding_units(finding, pool)

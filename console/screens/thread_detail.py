@@ -8,7 +8,7 @@ from typing import Any
 from console.formatting import short_id
 from console.gateway import GatewayError
 from console.screens.detail_base import DetailScreen
-from console.widgets.detail import (Amount, cell, log_lines, records, section, show_value, signature_cell, sol,
+from console.widgets.detail import (Amount, log_lines, records, section, show_value, signature_cell, sol,
                                     stacked, status_text, time_ms, when)
 
 SESSIONS_SHOWN = 20
@@ -203,7 +203,8 @@ class ThreadDetailScreen(DetailScreen):
             parts.append(section("Error state", {k: v for k, v in state.items() if k != "logs"}, units=units))
             parts.append(log_lines("Error state logs", state.get("logs")))
         parts.append(records(f"Sessions (newest first, at most {SESSIONS_SHOWN})", sessions.get("sessions") or [],
-                             [("start_time", "Start", lambda v, r: when(v)[:19]), ("end_time", "End", lambda v, r: when(v)[:19]),
+                             [("start_time", "Start", lambda v, r: when(v)[:19]),
+                              ("end_time", "End", lambda v, r: when(v)[:19]),
                               ("duration_seconds", "Seconds"), ("stop_reason", "Stop reason"),
                               ("verification_summary.successful_operations", "OK ops"),
                               ("verification_summary.total_tokens_processed", "Tokens",
@@ -211,7 +212,7 @@ class ThreadDetailScreen(DetailScreen):
                               ("verification_summary.total_fees_paid", "Fees",
                                lambda v, r: stacked(sol(v)) if isinstance(v, int) else v),
                               ("verification_summary.pool_verification_passed", "Verified"),
-                              ("session_file", "File")], wrap=("Stop reason", "File")))
+                              ("session_file", "File")], wrap=("Start", "End", "Stop reason")))
         return parts
 
     def status_line(self) -> str:
@@ -233,6 +234,3 @@ def operation_text(transaction: dict, status: dict) -> str:
     if operation == "swap" and side in _OTHER:
         return f"swap {side}→{_OTHER[side]}"
     return f"{operation} {side}" if side else operation
-
-
-__all__ = ["ThreadDetailScreen", "transactions_of", "cell"]

@@ -13,7 +13,7 @@ from console.formatting import short_id
 from console.screens.finding_detail import FindingDetailScreen
 from console.screens.pool_detail import PoolDetailScreen
 from console.screens.thread_detail import ThreadDetailScreen
-from tests.console.conftest import X, build_pool, populate, until
+from tests.console.conftest import build_pool, populate, until
 
 Y = 10**6  # one whole B token (6 decimals)
 TALL = 400  # rows: every section of a detail is on the screen at once
