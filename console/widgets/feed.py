@@ -11,7 +11,8 @@ SEVERITY_CYCLE = (None, "finding", "unexpected", "expected", "transient")
 
 class FeedTable(DiffTable):
     COLUMNS = [("severity", "Severity", 12), ("count", "Count", 6), ("first", "First", 8), ("last", "Last", 8),
-               ("title", "Event", 30), ("threads", "Threads", 16), ("message", "Message", 80)]
+               ("title", "Event", 30), ("threads", "Threads", 16), ("message", "Message", 24)]
+    STRETCH = "message"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

@@ -152,7 +152,7 @@ class FeedEntry(TypedDict):
 @with_config(_DOCUMENTED)
 class LatencySummary(TypedDict):
     """Send-to-confirmation latency of every operation, in milliseconds, from mergeable
-    histograms (percentiles are bucket bounds)."""
+    histograms (percentiles within 1 % of the exact ones)."""
     count: int
     """Samples."""
     mean_ms: float

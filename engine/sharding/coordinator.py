@@ -340,7 +340,8 @@ class Coordinator:
                 "program_id": first.get("program_id"), "core_wallet": self.core_address,
                 "core_lamports": self._core_lamports([f["core_lamports"] for f in facts]),
                 "uptime_seconds": round(time.monotonic() - self.started_monotonic, 1),
-                **counts, "failed": counts["operations"] - counts["ok"],
+                "operations": counts["operations"], "ok": counts["ok"], "failed": counts["operations"] - counts["ok"],
+                "unexpected": counts["unexpected"], "findings": counts["findings"], "waits": counts["waits"],
                 "operations_per_minute": round(totals.operations_per_minute(), 1),
                 "latency_ms": totals.all_latency().summary(),
                 "threads": rows_threads_summary(threads), "pools": pools, "shards": self.shard_status()}

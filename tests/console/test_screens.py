@@ -31,9 +31,10 @@ async def test_enter_opens_the_thread_detail_with_sessions_errors_and_signatures
         assert any(title and title.startswith("Sessions") for title in titles)
         errors = status["error_monitoring"]["recent_errors"]
         assert errors and errors[0]["error_name"] == "InsufficientFunds"
-        transactions = screen.query(".detail-section")[titles.index("Recent transactions")].content
-        assert errors[0]["transaction_signature"] in [str(c) for column in transactions.columns
-                                                      for c in column._cells]
+        assert any(title and title.startswith("Transactions, whole") for title in titles)
+        whole = next(widget.content for widget in screen.query(".detail-section")
+                     if (getattr(widget.content, "title", None) or "").startswith("Transactions, whole"))
+        assert errors[0]["transaction_signature"] in [str(c) for column in whole.columns for c in column._cells]
         await pilot.press("escape")
         assert app.screen is app.main
 

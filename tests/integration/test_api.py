@@ -224,8 +224,11 @@ async def test_documented_domain_errors(api, http, monkeypatch):
         assert errored.message == f"Cannot empty thread {deposit}: thread is in error state"
         before = await state(engine)
 
-        failed = await error_of(client, "fund_thread", thread_id=swap["thread_id"], funding_type="sol",
-                                amount=2**63)  # more SOL than the core wallet has
+        too_much = await error_of(client, "fund_thread", thread_id=swap["thread_id"], funding_type="sol",
+                                  amount=2**63)  # more SOL than the core wallet has: refused before sending
+        assert too_much.code == -32602 and "ask for less" in too_much.message
+        failed = await error_of(client, "fund_thread", thread_id=swap["thread_id"], funding_type="lp_tokens",
+                                amount=2**64 - 1)  # more LP than anyone holds: the chain refuses it
         assert failed.code == -1007 and failed.data["error"] and failed.data["signature"]
 
         overflow = await error_of(client, "create_pool", token_b_decimals=6, ratio_whole_number=2**64 - 1,

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import math
 import random
 
 import pytest
@@ -54,26 +53,14 @@ def test_a_value_just_above_an_edge_goes_to_the_next_bucket():
         assert _histogram([above]).counts.index(1) == index + 1
 
 
-def test_percentile_is_the_upper_edge_of_its_bucket_capped_by_the_max():
-    # 90 values in bucket 4, 9 in bucket 10, 1 in bucket 20.
+def test_percentiles_of_clustered_values_are_those_values_and_100_is_the_max():
+    # 90 values in bucket 4, 9 in bucket 10, 1 in bucket 20 (tests/unit/test_percentiles.py holds the
+    # accuracy tests: within 1 % of the value at the percentile's rank).
     values = [_edge(4) * 0.95] * 90 + [_edge(10) * 0.95] * 9 + [_edge(20) * 0.95]
     histogram = _histogram(values)
-    assert histogram.percentile(50) == pytest.approx(_edge(4))
-    assert histogram.percentile(90) == pytest.approx(_edge(4))  # rank 90 is the last of bucket 4
-    assert histogram.percentile(95) == pytest.approx(_edge(10))
-    assert histogram.percentile(99) == pytest.approx(_edge(10))  # rank 99 is the last of bucket 10
-    # The top bucket's edge is above every value in it, so the max (the real value) is answered.
+    for p, value in ((0, values[0]), (50, values[0]), (90, values[0]), (95, values[90]), (99, values[90])):
+        assert histogram.percentile(p) == pytest.approx(value, rel=0.01), p
     assert histogram.percentile(100) == histogram.max_ms == pytest.approx(_edge(20) * 0.95)
-    assert histogram.percentile(0) == pytest.approx(_edge(4))  # the first non-empty bucket
-
-
-def test_percentile_is_never_below_the_true_value_and_within_one_bucket_of_it():
-    rng = random.Random(5)
-    values = sorted(rng.lognormvariate(1.0, 1.5) for _ in range(2_000))
-    histogram = _histogram(values)
-    for p in (1, 10, 50, 90, 95, 99, 99.9):
-        true = values[max(0, math.ceil(p / 100 * len(values)) - 1)]  # nearest rank, as percentile() ranks
-        assert true <= histogram.percentile(p) <= max(true * _FACTOR, _FIRST_MS) * 1.000001, p
 
 
 def test_merge_equals_recording_everything_into_one():
