@@ -51,7 +51,7 @@ class Units:
         self.decimals = {"A": pool.get("token_a_decimals"), "B": pool.get("token_b_decimals")}
         self.input = input_token(status)
         self.output = _OTHER.get(self.input) if status.get("swap_direction") else self.input
-        self.lp = status.get("token_type") or self.input
+        self.lp = status.get("token_type")  # a swap's lp_tokens adds LP A and LP B: base units, no side
         self.spends_lp = status.get("type") == "withdrawal"  # its input is LP tokens
 
     def token(self, side: str | None, value: int, lp: bool = False) -> Any:
