@@ -402,13 +402,16 @@ class MainScreen(Screen):
             self.app.notify("No thread selected.", severity="warning")
             return
         self._open_form(forms.fund_form(self.app.gateway, thread_id),
-                        lambda r: f"funded {r.get('thread_id')}: {r.get('amount'):,} {r.get('funding_type')}")
+                        lambda r: f"funded {r.get('thread_id')}: " + (
+                            f"{r.get('amount'):,} lamports ({fmt.sol(r.get('amount'), 9)} SOL)"
+                            if r.get("funding_type") == "sol" else
+                            f"{r.get('amount'):,} base units of {str(r.get('funding_type')).replace('_', ' ')}"))
 
     def action_mint_and_send(self) -> None:
         if pools := self._need_pools():
             self._open_form(forms.mint_form(self.app.gateway, pools, self.selected_pool()),
-                            lambda r: f"minted {r.get('amount_minted'):,} of token {r.get('token_type')} to "
-                                      f"{r.get('recipient_address')}")
+                            lambda r: f"minted {r.get('amount_minted'):,} base units of token {r.get('token_type')} "
+                                      f"to {r.get('recipient_address')}")
 
     # ---- view -------------------------------------------------------------------------------------
 
