@@ -38,8 +38,19 @@ class DetailScreen(Screen):
         self.detail_title = title
         self.loads = 0
         self.data: Any = None
+        self.pool: dict | None = None  # the summary of the pool shown (its decimals), read once
         self.sections: list = []
         self._shape: list[int] | None = None
+
+    async def pool_of(self, gateway, pool_id: str | None) -> dict | None:
+        """The pool's summary from the pools list (None if it cannot be read)."""
+        if self.pool is None and pool_id:
+            try:
+                pools = (await gateway.list_pools()).get("pools") or []
+            except GatewayError:
+                pools = []
+            self.pool = next((pool for pool in pools if pool.get("pool_id") == pool_id), None)
+        return self.pool
 
     def compose(self) -> ComposeResult:
         yield Static(Text(self.detail_title), id="detail-title")

@@ -16,7 +16,6 @@ from textual.worker import Worker
 from console.bindings import FINDING_KEYS, bindings
 from console.reproduce_runner import ReproduceRun
 from console.screens.detail_base import DetailScreen
-from console.gateway import GatewayError
 from console.widgets.detail import Amount, log_lines, records, section, sol, stacked, when
 from console.widgets.reproduce_panel import panel, status_summary, why_not_replayable
 
@@ -94,7 +93,6 @@ class FindingDetailScreen(DetailScreen):
         self.data_dir: Path | None = None
         self.runs: dict[str, ReproduceRun] = {}  # the latest of each verb
         self._ticker: Timer | None = None
-        self.pool: dict | None = None  # the pool's summary (decimals), read once
 
     async def on_mount(self) -> None:  # before DetailScreen.on_mount (Textual calls both) starts the load
         await self.query_one("#detail-body").mount(Static(id="reproduce"), before="#detail-sections")
@@ -135,15 +133,6 @@ class FindingDetailScreen(DetailScreen):
             parts.append(section("Transaction", {k: v for k, v in transaction.items() if k != "logs"}, units=units))
             parts.append(log_lines("Transaction logs", transaction.get("logs")))
         return parts
-
-    async def pool_of(self, gateway, pool_id: str | None) -> dict | None:
-        if self.pool is None and pool_id:
-            try:
-                pools = (await gateway.list_pools()).get("pools") or []
-            except GatewayError:
-                pools = []
-            self.pool = next((pool for pool in pools if pool.get("pool_id") == pool_id), None)
-        return self.pool
 
     # ---- replay and shrink ------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from console.formatting import short_id
-from console.gateway import GatewayError
 from console.screens.detail_base import DetailScreen
 from console.widgets.detail import (Amount, log_lines, records, section, show_value, signature_cell, sol,
                                     stacked, status_text, time_ms, when)
@@ -122,16 +121,6 @@ class ThreadDetailScreen(DetailScreen):
     def __init__(self, thread_id: str) -> None:
         super().__init__(f"Thread {thread_id}")
         self.thread_id = thread_id
-        self.pool: dict | None = None  # the pool's summary (decimals), read once
-
-    async def pool_of(self, gateway, pool_id: str | None) -> dict | None:
-        if self.pool is None and pool_id:
-            try:
-                pools = (await gateway.list_pools()).get("pools") or []
-            except GatewayError:
-                pools = []
-            self.pool = next((pool for pool in pools if pool.get("pool_id") == pool_id), None)
-        return self.pool
 
     async def load(self, gateway) -> list:
         status = await gateway.get_thread_status(self.thread_id)

@@ -188,15 +188,20 @@ class _Invocation:
     def system_transfer(self, source: Pubkey, destination: Pubkey, lamports: int) -> None:
         """`system_instruction::transfer`: [from (signer, writable), to (writable)]."""
         with _Cpi(self.env, SYSTEM_PROGRAM_ID, ((source, True, True), (destination, False, True))):
-            src = self.env.get(source)
-            if src is not None and len(src.data):
-                self.env.logs.append("Transfer: `from` must not carry data")
-                raise _fail("InvalidArgument", "Transfer: `from` must not carry data", program="system")
-            if src is None or src.lamports < lamports:
-                have = src.lamports if src else 0
-                self.env.logs.append(f"Transfer: insufficient lamports {have}, need {lamports}")
-                raise _system_error(1, "ResultWithNegativeLamports")
+            self._system_debitable(source, lamports)
             self.move_lamports(source, destination, lamports)
+
+    def _system_debitable(self, key: Pubkey, lamports: int):
+        """The System program's checks on a transfer's `from`: no data, enough lamports."""
+        account = self.env.get(key)
+        if account is not None and len(account.data):
+            self.env.logs.append("Transfer: `from` must not carry data")
+            raise _fail("InvalidArgument", "Transfer: `from` must not carry data", program="system")
+        if account is None or account.lamports < lamports:
+            have = account.lamports if account else 0
+            self.env.logs.append(f"Transfer: insufficient lamports {have}, need {lamports}")
+            raise _system_error(1, "ResultWithNegativeLamports")
+        return account
 
     def create_account(self, payer: Pubkey, address: Pubkey, space: int, owner: Pubkey) -> None:
         """`system_instruction::create_account` signed for the PDA `address`: the new account
@@ -208,14 +213,7 @@ class _Invocation:
                 self.env.logs.append(f"Create Account: account Address {{ address: {address}, base: None }} already in use")
                 raise _system_error(0, "AccountAlreadyInUse")
             lamports = rent_exempt_minimum(space)
-            funder = self.env.get(payer)
-            if funder is not None and len(funder.data):
-                self.env.logs.append("Transfer: `from` must not carry data")
-                raise _fail("InvalidArgument", "Transfer: `from` must not carry data", program="system")
-            if funder is None or funder.lamports < lamports:
-                have = funder.lamports if funder else 0
-                self.env.logs.append(f"Transfer: insufficient lamports {have}, need {lamports}")
-                raise _system_error(1, "ResultWithNegativeLamports")
+            funder = self._system_debitable(payer, lamports)
             self.env.put(payer, _lamports(funder, funder.lamports - lamports))
             self.env.put(address, Account(lamports, bytes(space), owner, False, 0))
 

@@ -97,12 +97,7 @@ async def test_a_killed_shard_is_detected_and_restarted_with_nothing_lost(tmp_pa
         survivor = engine.shards[engine.thread_shard[bystander]]
         survivor_pid = survivor.pid
 
-        os.kill(victim.pid, signal.SIGKILL)
-        for _ in range(200):
-            if victim.restarts == 1 and victim.alive:
-                break
-            await asyncio.sleep(0.05)
-        assert victim.restarts == 1 and victim.alive
+        await _kill_and_wait_for_restart(engine, victim)
         assert survivor.pid == survivor_pid and survivor.restarts == 0  # the other shard was not touched
         status = await engine.get_engine_status()
         assert any("exited" in problem for problem in status["problems"])
