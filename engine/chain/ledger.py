@@ -33,7 +33,7 @@ from engine.chain.emulated_tx import run_emulated_transaction
 from engine.chain.processed import Processed, with_lamports
 from engine.chain.snapshot import read_snapshot, write_snapshot
 from engine.config import ConfigError
-from engine.frt.constants import BPF_LOADER_UPGRADEABLE_ID, LAMPORTS_PER_SIGNATURE
+from engine.frt.constants import BPF_LOADER_UPGRADEABLE_ID, LAMPORTS_PER_SIGNATURE, TOKEN_PROGRAM_ID
 
 MAX_PROCESSING_AGE = 150  # blocks a blockhash stays valid, as on a real cluster
 _NOT_SNAPSHOTTED_OWNERS = {
@@ -93,6 +93,7 @@ class EmbeddedLedger:
     ) -> None:
         self.program_id = program_id
         self.svm = LiteSVM().with_blockhash_check(False).with_transaction_history(0)
+        self._install_native_mint()
         self.program_so = Path(program_so) if program_so else None
         # With an upgrade authority, the ProgramData account exists in both modes, as on a
         # validator that deployed the program with the upgradeable loader: without it, the
@@ -122,6 +123,17 @@ class EmbeddedLedger:
         self.restored_books: dict | None = None  # the books saved with the restored snapshot
         self.restored_accounts = self._restore() if self.snapshot_path else 0
         self._start_block()
+
+    def _install_native_mint(self) -> None:
+        """Wrapped SOL's mint exists on every validator (LiteSVM does not create it): without it a
+        pool of wrapped SOL could not be created here."""
+        from engine.frt.spl import NATIVE_MINT
+        from engine.frt.state import Mint
+
+        data = Mint(mint_authority=None, supply=0, decimals=9).encode()
+        self.svm.set_account(NATIVE_MINT, Account(
+            lamports=self.svm.minimum_balance_for_rent_exemption(len(data)), data=data, owner=TOKEN_PROGRAM_ID,
+            executable=False))
 
     def _install_program_data(self, upgrade_authority: Pubkey | None) -> None:
         """Emulated mode: the FRT admin check reads the upgrade authority from the ProgramData PDA,

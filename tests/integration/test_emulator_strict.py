@@ -275,10 +275,8 @@ async def test_a_vault_for_the_native_mint_is_native_and_carries_the_deposited_l
     # account of the native mint native (is_native = its rent-exempt reserve); a Transfer from
     # a native account moves the lamports with the amount.
     world = await make_world()
-    # The native mint exists on every validator (LiteSVM does not create it).
-    world.ledger.svm.set_account(NATIVE_MINT, Account(
-        rent_exempt_minimum(MINT_SIZE), Mint(mint_authority=None, supply=0, decimals=9).encode(),
-        TOKEN_PROGRAM_ID, False, 0))
+    native_mint = Mint.decode(bytes(world.ledger.get_account(NATIVE_MINT).data))  # as on every validator
+    assert (native_mint.decimals, native_mint.supply, native_mint.mint_authority) == (9, 0, None)
     ratio_x, ratio_y = model.ratio_from_human(160, 9, 6, "a_to_b")
     created = await world.client.create_pool(world.core, NATIVE_MINT, world.mint_y, ratio_x, ratio_y)
     assert created.result.ok, created.result.error
