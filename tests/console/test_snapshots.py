@@ -1,6 +1,6 @@
 """Screenshots (pytest-textual-snapshot) of the main screen in each theme and at 80x24, 120x40 and
 200x60 with a thread in every state, of each detail screen (thread, pool swapping both ways,
-finding) at 120x40 and 200x60, of a confirmation dialog and of the new-thread form with a
+finding) at 80x24, 120x40 and 200x60, of a confirmation dialog and of the new-thread form with a
 validation error. docs/screenshots.py draws the README's pictures from the same scene.
 
 Deterministic: a seeded engine with a fixed core wallet, reads frozen by FrozenGateway
@@ -63,7 +63,7 @@ DETAILS = {"thread": ("threads", lambda app: "swap_1"),
                                                  if entry["severity"] == "finding"))}
 
 
-@pytest.mark.parametrize("size", [(120, 40), (200, 60)], ids=["120x40", "200x60"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)], ids=["80x24", "120x40", "200x60"])
 @pytest.mark.parametrize("detail", list(DETAILS))
 def test_detail_screens(snap_compare, scene, detail, size):
     table, key_of = DETAILS[detail]
