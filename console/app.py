@@ -20,6 +20,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from console.bindings import APP_KEYS, MAIN_KEYS, bindings
+from console.formatting import UNITS
 from console.gateway import EngineGateway, GatewayError
 from console.refresher import SHARED_CORES_BUDGET, Refresher
 from console.screens.confirm import ConfirmScreen
@@ -52,7 +53,6 @@ class ConsoleApp(App[int]):
         self.gateway_info: dict = {}
         self.problem: str | None = None
         self.paused = False
-        self.units = "tokens"  # amounts: whole tokens or base units (U)
         self.clock = clock
         self.cpu_sampler = cpu_sampler
         self.cursor_blink = cursor_blink
@@ -63,6 +63,7 @@ class ConsoleApp(App[int]):
         self._quitting = False
         self.state_dir = state_dir
         self.state = ConsoleState(state_dir)
+        self.units = self.state.units if self.state.units in UNITS else UNITS[0]  # amounts: whole tokens or base (U)
         dirs = list(themes_dirs) if themes_dirs is not None else [bundled_themes_dir(),
                                                                    state_dir / "themes" if state_dir else None]
         for loaded in load_themes(*dirs).values():

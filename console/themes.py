@@ -69,7 +69,7 @@ def load_themes(*directories: Path | None) -> dict[str, Theme]:
 
 
 class ConsoleState:
-    """Small persistent console preferences (the theme) in <data_dir>/console-state.json."""
+    """Small persistent console preferences (the theme, the units) in <data_dir>/console-state.json."""
 
     def __init__(self, directory: Path | None) -> None:
         self.path = directory / STATE_FILE if directory is not None else None
@@ -87,17 +87,25 @@ class ConsoleState:
         value = self.data.get("theme")
         return value if isinstance(value, str) else None
 
+    @property
+    def units(self) -> str | None:
+        value = self.data.get("units")
+        return value if isinstance(value, str) else None
+
     def remember_theme(self, name: str) -> None:
-        if self.data.get("theme") == name:
+        self.remember("theme", name)
+
+    def remember(self, key: str, value: str) -> None:
+        if self.data.get(key) == value:
             return
-        self.data["theme"] = name
+        self.data[key] = value
         if self.path is None:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.path, json.dumps(self.data, indent=2) + "\n")
         except OSError as exc:
-            log.warning("cannot remember the theme in %s: %s", self.path, exc)
+            log.warning("cannot remember the %s in %s: %s", key, self.path, exc)
 
 
 def choose_theme(available: set[str], *candidates: str | None) -> str:

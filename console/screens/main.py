@@ -72,6 +72,9 @@ class MainScreen(Screen):
 
     def on_mount(self) -> None:
         self.threads_table.focus()
+        if self.app.units != self.threads_table.units:  # the operator's choice from an earlier session
+            self.threads_table.set_units(self.app.units)
+            self.pools_panel.set_units(self.app.units)
         self.query_one("#filter", FilterInput).cursor_blink = getattr(self.app, "cursor_blink", True)
 
     def on_screen_resume(self) -> None:
@@ -262,7 +265,8 @@ class MainScreen(Screen):
         self.threads_table.set_units(units)
         self.pools_panel.set_units(units)
         self.app.units = units
-        self.app.notify(f"amounts in {fmt.UNIT_LABELS[units]}", timeout=2)
+        self.app.state.remember("units", units)
+        self.app.notify(f"amounts in {fmt.UNIT_LABELS[units]} (remembered)", timeout=2)
 
     def action_toggle_operator(self) -> None:
         async def run() -> None:

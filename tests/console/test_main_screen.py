@@ -134,7 +134,7 @@ async def test_a_filter_shows_in_the_title_esc_clears_it_and_S_starts_only_what_
         assert app.main.feed.severity is None and "shown" not in str(app.main.feed.border_title)
 
 
-async def test_amounts_are_whole_tokens_and_U_shows_exact_base_units(engine, setup, console):
+async def test_amounts_are_whole_tokens_and_U_shows_exact_base_units_remembered(engine, setup, console):
     assert (await engine.run_cycle(setup["deposit"]))["ok"]
     held = (await engine.get_thread_status(setup["deposit"]))["balances"]["token_a"]  # 9 decimals
     whole, exact = tokens(held, 9), f"{held:,}"
@@ -153,6 +153,11 @@ async def test_amounts_are_whole_tokens_and_U_shows_exact_base_units(engine, set
         await refreshed(app, pilot)
         assert table.cell_text(setup["deposit"], "token") == exact  # refreshes keep the choice
 
+    app = console()  # the choice is remembered
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        table = app.main.threads_table
+        assert table.cell_text(setup["deposit"], "token") == exact and "base units" in str(table.border_title)
         await pilot.press("U")
         assert table.cell_text(setup["deposit"], "token") == whole
 
