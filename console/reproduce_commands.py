@@ -63,8 +63,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     verdict = asyncio.run(reproduce(target.history, steps, target.kind, target.rule))
     elapsed = time.monotonic() - started
     for outcome in verdict.divergences:
-        print(f"  step {outcome.step['n']}: answered {'ok' if outcome.ok else outcome.err}, recorded "
-              f"{'ok' if outcome.step['ok'] else outcome.step['err']}")
+        print(f"  {outcome.difference()}")
     if verdict.reproduced:
         detail = verdict.named(verdict.matching[0].get("detail", ""))
         print(f"reproduced at step {steps[-1]['n']} in {elapsed:.2f} s: {detail}")

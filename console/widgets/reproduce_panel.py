@@ -91,8 +91,7 @@ def replay_lines(run: ReproduceRun) -> Text:
         text.append(f"\n  {len(divergences)} step{'' if len(divergences) == 1 else 's'} answered differently "
                     f"than recorded", style="dim" if not divergences else "yellow")
         for outcome in divergences[:DIVERGENCES_SHOWN]:
-            text.append(f"\n  step {outcome.step['n']}: answered {'ok' if outcome.ok else outcome.err}, recorded "
-                        f"{'ok' if outcome.step['ok'] else outcome.step['err']}")
+            text.append(f"\n  {outcome.difference()}")
         if len(divergences) > DIVERGENCES_SHOWN:
             text.append(f"\n  … and {len(divergences) - DIVERGENCES_SHOWN} more (frt-stress replay lists them)")
     return text

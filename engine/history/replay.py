@@ -57,11 +57,21 @@ class StepOutcome:
     ok: bool
     err: object
     findings: list[dict] = field(default_factory=list)
+    outside: bool = False  # the step uses accounts the history does not hold (e.g. another pool's)
 
     @property
     def diverged(self) -> bool:
         """The chain answered differently than when the step was recorded."""
         return self.ok != self.step["ok"] or (not self.ok and self.err != self.step["err"])
+
+    def difference(self) -> str:
+        """'step 15: answered X, recorded ok', and why when the replay cannot answer as the run did."""
+        line = (f"step {self.step['n']}: answered {'ok' if self.ok else self.err}, recorded "
+                f"{'ok' if self.step['ok'] else self.step['err']}")
+        if self.outside:
+            line += (" (it uses accounts outside this pool's history, such as another pool's creation with "
+                     "its mints, which replay does not rebuild)")
+        return line
 
 
 def _keypair(label: str) -> Keypair:
@@ -183,6 +193,12 @@ class Replay:
 
     async def run(self, step: dict, *, check: bool = True) -> StepOutcome:
         """Execute one recorded step; with `check`, judge it as the run would have."""
+        outcome = await self._run(step, check)
+        outcome.outside = any(symbol.startswith("?") for shape, _ in step["ix"]
+                              for symbol, _ in self.history.shapes[shape][1])
+        return outcome
+
+    async def _run(self, step: dict, check: bool) -> StepOutcome:
         payer = self.wallet(step["payer"])
         signers = [self.wallet(symbol) for symbol in step["signers"]]
         await self._fund([step["payer"], *step["signers"]])
@@ -280,9 +296,7 @@ class Verdict:
                  else "the finding does not recur"]
         lines += [f"  {finding['kind']}/{finding['rule']}: {self.named(finding.get('detail', ''))}"
                   for finding in self.matching]
-        for outcome in self.divergences:
-            lines.append(f"  step {outcome.step['n']} answered {'ok' if outcome.ok else outcome.err}, recorded "
-                         f"{'ok' if outcome.step['ok'] else outcome.step['err']}")
+        lines += [f"  {outcome.difference()}" for outcome in self.divergences]
         return "\n".join(lines)
 
     def named(self, text: str) -> str:

@@ -230,3 +230,22 @@ async def test_a_new_finding_can_be_replayed_while_the_engine_still_runs(tmp_pat
     target = locate(data, group["id"])  # the engine is still open
     assert (await reproduce(target.history, target.steps, target.kind, target.rule)).reproduced
     await engine.close()
+
+
+async def test_a_step_using_accounts_outside_the_history_is_said_to_be_so(tmp_path):
+    """Another pool's creation changes the program-wide treasury, so it is in this pool's history;
+    its mints are not, so replay cannot answer as the run did: the difference says why."""
+    engine = await Coordinator.open(engine_settings(tmp_path / "data"))
+    try:
+        first = (await engine.create_pool(token_a_decimals=6, token_b_decimals=6))["pool_id"]
+        await engine.create_pool(token_a_decimals=6, token_b_decimals=6)
+        await engine.checkpoint()
+    finally:
+        await engine.close()
+    history = load_history(tmp_path / "data" / "shards" / "0" / "history" / f"{first}.jsonl")
+    replay = await Replay.start(history)
+    outcomes = [await replay.run(step, check=False) for step in history.steps]
+    outside = [outcome for outcome in outcomes if outcome.outside]
+    assert outside and all(outcome.diverged for outcome in outside)
+    assert not any(outcome.diverged for outcome in outcomes if not outcome.outside)
+    assert "outside this pool's history" in outside[0].difference()
