@@ -191,17 +191,17 @@ class ThreadDetailScreen(DetailScreen):
         if state:
             parts.append(section("Error state", {k: v for k, v in state.items() if k != "logs"}, units=units))
             parts.append(log_lines("Error state logs", state.get("logs")))
-        parts.append(records(f"Sessions (newest first, at most {SESSIONS_SHOWN})", sessions.get("sessions") or [],
-                             [("start_time", "Start", lambda v, r: when(v)[:19]),
-                              ("end_time", "End", lambda v, r: when(v)[:19]),
+        parts.append(records(f"Sessions (newest first, at most {SESSIONS_SHOWN}; each in the thread's "
+                             f"session_<start>.json)", sessions.get("sessions") or [],
+                             [("start_time", "Start", lambda v, r: when(v)[5:19] if v else "–"),  # MM-DD HH:MM:SS
+                              ("end_time", "End", lambda v, r: when(v)[5:19] if v else "–"),
                               ("duration_seconds", "Seconds"), ("stop_reason", "Stop reason"),
                               ("verification_summary.successful_operations", "OK ops"),
                               ("verification_summary.total_tokens_processed", "Tokens",
                                lambda v, r: stacked(units.token(units.input, v)) if isinstance(v, int) else v),
                               ("verification_summary.total_fees_paid", "Fees",
                                lambda v, r: stacked(sol(v)) if isinstance(v, int) else v),
-                              ("verification_summary.pool_verification_passed", "Verified"),
-                              ("session_file", "File")], wrap=("Start", "End", "Stop reason")))
+                              ("verification_summary.pool_verification_passed", "Verified")]))
         return parts
 
     def status_line(self) -> str:
