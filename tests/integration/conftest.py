@@ -4,6 +4,7 @@ may reach as `engine.local`."""
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 
@@ -45,3 +46,15 @@ async def settle() -> None:
     """Let started threads run their first cycle (the embedded chain answers without waiting)."""
     for _ in range(3):
         await asyncio.sleep(0)
+
+
+@pytest.fixture
+def isolated_cli(tmp_path, monkeypatch):
+    """For tests of the command line: no real config file or data directory is touched."""
+    for name in list(os.environ):
+        if name.startswith("FRT_STRESS_"):
+            monkeypatch.delenv(name)
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    monkeypatch.setenv("FRT_STRESS_CONFIG", str(config))
+    monkeypatch.setenv("FRT_STRESS_DATA_DIR", str(tmp_path / "data"))

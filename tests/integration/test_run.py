@@ -94,16 +94,7 @@ ratio_direction = "a_to_b"
 """
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """No real config file or data directory is touched."""
-    for name in list(os.environ):
-        if name.startswith("FRT_STRESS_"):
-            monkeypatch.delenv(name)
-    config = tmp_path / "config.toml"
-    config.write_text("")
-    monkeypatch.setenv("FRT_STRESS_CONFIG", str(config))
-    monkeypatch.setenv("FRT_STRESS_DATA_DIR", str(tmp_path / "data"))
+pytestmark = pytest.mark.usefixtures("isolated_cli")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ latency percentiles are interpolated figures, not histogram bucket edges."""
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
@@ -41,16 +40,7 @@ PROGRESS = re.compile(r"^\[\s*[\d.]+/[\d.]+ s\] (done: )?ops ([\d,]+) \(([\d,.]+
 THROUGHPUT = re.compile(r"^Throughput: ([\d,.]+) ops/s \(([\d,]+) operations in ")
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """No real config file or data directory is touched."""
-    for name in list(os.environ):
-        if name.startswith("FRT_STRESS_"):
-            monkeypatch.delenv(name)
-    config = tmp_path / "config.toml"
-    config.write_text("")
-    monkeypatch.setenv("FRT_STRESS_CONFIG", str(config))
-    monkeypatch.setenv("FRT_STRESS_DATA_DIR", str(tmp_path / "data"))
+pytestmark = pytest.mark.usefixtures("isolated_cli")
 
 
 @pytest.fixture
