@@ -14,10 +14,12 @@ from engine.frt import model
 from engine.frt.state import PoolState
 from engine.open import open_engine as open_sharded
 from engine.store import FINDING_FILES_PER_GROUP, StateStore
-from tests.integration.test_run import SMALL, isolated, small  # noqa: F401 (fixtures)
+from tests.integration.test_run import SMALL, small  # noqa: F401 (fixtures)
 from tests.integration.test_sharding import sharded_settings
 
 X = 10**9
+
+pytestmark = pytest.mark.usefixtures("isolated_cli")
 
 
 async def _depositor(engine, amount: int = 1_000 * X) -> tuple[str, str]:
