@@ -220,11 +220,8 @@ class _Invocation:
     def token_transfer(self, source: Pubkey, destination: Pubkey, amount: int, authority: Pubkey,
                        pda_signers: tuple | None = None, token_program: Pubkey = TOKEN_PROGRAM_ID) -> None:
         """`spl_token::instruction::transfer` through invoke (pda_signers empty) or invoke_signed."""
-        _check_token_program(token_program)
-        if pda_signers is None:
-            pda_signers = self._program_signs_for(authority)
         metas = ((source, False, True), (destination, False, True), (authority, True, False))
-        with _Cpi(self.env, TOKEN_PROGRAM_ID, metas, pda_signers, "Transfer"):
+        with self._token_call(token_program, "Transfer", metas, self._signers(pda_signers, authority)):
             src, dst = self.token(source), self.token(destination)
             if src.state == 2 or dst.state == 2:
                 raise _spl_error(0x11, "AccountFrozen")
@@ -245,11 +242,8 @@ class _Invocation:
 
     def token_mint_to(self, mint_key: Pubkey, destination: Pubkey, amount: int, authority: Pubkey,
                       pda_signers: tuple | None = None, token_program: Pubkey = TOKEN_PROGRAM_ID) -> None:
-        _check_token_program(token_program)
-        if pda_signers is None:
-            pda_signers = self._program_signs_for(authority)
         metas = ((mint_key, False, True), (destination, False, True), (authority, True, False))
-        with _Cpi(self.env, TOKEN_PROGRAM_ID, metas, pda_signers, "MintTo"):
+        with self._token_call(token_program, "MintTo", metas, self._signers(pda_signers, authority)):
             dst = self.token(destination)
             if dst.state == 2:
                 raise _spl_error(0x11, "AccountFrozen")
@@ -269,9 +263,8 @@ class _Invocation:
 
     def token_burn(self, source: Pubkey, mint_key: Pubkey, amount: int, authority: Pubkey,
                    token_program: Pubkey = TOKEN_PROGRAM_ID) -> None:
-        _check_token_program(token_program)
         metas = ((source, False, True), (mint_key, False, True), (authority, True, False))
-        with _Cpi(self.env, TOKEN_PROGRAM_ID, metas, (), "Burn"):
+        with self._token_call(token_program, "Burn", metas):
             src = self.token(source)
             mint = self.mint(mint_key)
             if src.state == 2:
@@ -292,10 +285,9 @@ class _Invocation:
         """SPL Token InitializeAccount: [account (writable), mint, owner, rent sysvar]. For the
         native mint the account is native: is_native = its rent-exempt reserve and amount = the
         lamports above it."""
-        _check_token_program(token_program)
         metas = ((account_key, False, True), (mint_key, False, False), (owner, False, False),
                  (rent_sysvar, False, False))
-        with _Cpi(self.env, TOKEN_PROGRAM_ID, metas, (), "InitializeAccount"):
+        with self._token_call(token_program, "InitializeAccount", metas):
             if rent_sysvar != RENT_SYSVAR_ID:
                 raise _fail("InvalidArgument", "not the rent sysvar", program="spl-token")
             account = self.env.get(account_key)
@@ -325,9 +317,7 @@ class _Invocation:
     def token_initialize_mint(self, mint_key: Pubkey, authority: Pubkey, decimals: int, rent_sysvar: Pubkey,
                               token_program: Pubkey = TOKEN_PROGRAM_ID) -> None:
         """SPL Token InitializeMint: [mint (writable), rent sysvar]."""
-        _check_token_program(token_program)
-        with _Cpi(self.env, TOKEN_PROGRAM_ID, ((mint_key, False, True), (rent_sysvar, False, False)),
-                  (), "InitializeMint"):
+        with self._token_call(token_program, "InitializeMint", ((mint_key, False, True), (rent_sysvar, False, False))):
             if rent_sysvar != RENT_SYSVAR_ID:
                 raise _fail("InvalidArgument", "not the rent sysvar", program="spl-token")
             account = self.env.get(mint_key)
@@ -342,9 +332,17 @@ class _Invocation:
                         freeze_authority=None)
             self.write_data(mint_key, mint.encode_into(data))
 
-    def _program_signs_for(self, authority: Pubkey) -> tuple:
+    def _token_call(self, token_program: Pubkey, name: str, metas, pda_signers: tuple = ()) -> _Cpi:
+        """A call into SPL Token; the `spl_token::instruction::*` builder refuses any other
+        program id before anything is invoked."""
+        _check_token_program(token_program)
+        return _Cpi(self.env, TOKEN_PROGRAM_ID, metas, pda_signers, name)
+
+    def _signers(self, pda_signers: tuple | None, authority: Pubkey) -> tuple:
         """For a caller that does not say: the program signs (invoke_signed) for an authority
         it owns, i.e. one of its PDAs such as a pool; a wallet must sign the transaction."""
+        if pda_signers is not None:
+            return pda_signers
         account = self.env.get(authority)
         return (authority,) if account is not None and account.owner == self.program_id else ()
 

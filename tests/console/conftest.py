@@ -85,6 +85,13 @@ async def until(predicate, timeout: float = 10.0, step: float = 0.02) -> None:
         await asyncio.sleep(step)
 
 
+async def fill(pilot, form, **values) -> None:
+    """Set a form's fields as if typed, then let it revalidate."""
+    for name, value in values.items():
+        form.set_value(name, value)
+    await pilot.pause()
+
+
 @pytest.fixture
 async def engine(tmp_path, monkeypatch):
     monkeypatch.delenv("FRT_STRESS_PASSPHRASE", raising=False)

@@ -11,7 +11,7 @@ from console.screens.confirm import ConfirmScreen
 from console.screens.forms import FormScreen
 from console.screens.help import HelpScreen
 from console.screens.log import LogScreen
-from tests.console.conftest import SIZE, X, refreshed, until
+from tests.console.conftest import SIZE, X, fill, refreshed, until
 
 
 async def resolve(answer):
@@ -133,12 +133,6 @@ async def test_start_and_stop_per_pool(engine, setup, console):
         await pilot.press("O")
         await until(lambda: status(engine, setup["deposit"]) == "stopped")
         assert status(engine, elsewhere) == "running"
-
-
-async def fill(pilot, form: FormScreen, **values) -> None:
-    for name, value in values.items():
-        form.set_value(name, value)
-    await pilot.pause()
 
 
 async def test_new_deposit_thread_form_validates_inline_then_creates(engine, setup, console):

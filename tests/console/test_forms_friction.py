@@ -7,7 +7,7 @@ import pytest
 
 from console.screens.forms import FormScreen
 from engine.exceptions import InvalidParams
-from tests.console.conftest import SIZE, X, refreshed, until
+from tests.console.conftest import SIZE, X, fill, refreshed, until
 
 
 def text(form: FormScreen, selector: str) -> str:
@@ -29,10 +29,13 @@ async def open_form(app, pilot, key: str) -> FormScreen:
     return form
 
 
-async def set_field(pilot, form: FormScreen, **values) -> None:
-    for name, value in values.items():
-        form.set_value(name, value)
-    await pilot.pause()
+async def fund_more_sol_than_the_core_has(app, pilot) -> FormScreen:
+    """The fund form of the swap thread, submitted with far more SOL than the core wallet has."""
+    form = await open_form(app, pilot, "f")
+    await fill(pilot, form, funding_type="sol", amount=str(10**18))
+    await pilot.press("ctrl+s")
+    await until(lambda: "amount" in form.errors)
+    return form
 
 
 # ---- 1. ⏎ submits from any field; Space / ↓ open a list; ⏎ in an open list picks ----------------
@@ -68,7 +71,7 @@ async def test_enter_on_a_checkbox_submits_and_space_toggles_it(engine, setup, c
     app = console()
     async with app.run_test(size=SIZE) as pilot:
         form = await open_form(app, pilot, "1")
-        await set_field(pilot, form, initial_amount="5_000")
+        await fill(pilot, form, initial_amount="5_000")
         form.query_one("#field-auto_refill").focus()
         await pilot.press("space")
         await pilot.pause()
@@ -95,20 +98,20 @@ async def test_a_fixed_field_loses_its_error_at_once(engine, setup, console):
     app = console()
     async with app.run_test(size=SIZE) as pilot:
         form = await open_form(app, pilot, "1")
-        await set_field(pilot, form, initial_amount="12x")
+        await fill(pilot, form, initial_amount="12x")
         await pilot.press("ctrl+s")
         assert "whole number" in shown_error(form, "initial_amount")
-        await set_field(pilot, form, initial_amount="12y")  # still wrong: still said
+        await fill(pilot, form, initial_amount="12y")  # still wrong: still said
         assert "whole number" in shown_error(form, "initial_amount")
-        await set_field(pilot, form, initial_amount="12")
+        await fill(pilot, form, initial_amount="12")
         assert shown_error(form, "initial_amount") == "" and "initial_amount" not in form.errors
         assert not form.query_one("#field-initial_amount").has_class("-invalid")
         assert str(form.query_one("#form-status").content) == ""
         # a check across fields: fixing the other field clears it too
-        await set_field(pilot, form, initial_amount="0", auto_refill=True)
+        await fill(pilot, form, initial_amount="0", auto_refill=True)
         await pilot.press("ctrl+s")
         assert "initial amount" in shown_error(form, "auto_refill")
-        await set_field(pilot, form, initial_amount="7")
+        await fill(pilot, form, initial_amount="7")
         assert shown_error(form, "auto_refill") == ""
         assert len(engine.local.threads) == 3  # nothing was sent
 
@@ -117,14 +120,11 @@ async def test_an_engine_error_under_a_field_goes_when_the_field_changes(engine,
     app = console()
     async with app.run_test(size=SIZE) as pilot:
         app.main.threads_table.select_key(setup["swap"])
-        form = await open_form(app, pilot, "f")
-        await set_field(pilot, form, funding_type="sol", amount=str(10**18))
-        await pilot.press("ctrl+s")
-        await until(lambda: "amount" in form.errors)
+        form = await fund_more_sol_than_the_core_has(app, pilot)
         assert app.screen is form
-        await set_field(pilot, form, funding_type="token_a")  # another field: the engine's word stays
+        await fill(pilot, form, funding_type="token_a")  # another field: the engine's word stays
         assert "ask for less" in shown_error(form, "amount")
-        await set_field(pilot, form, amount="1000")
+        await fill(pilot, form, amount="1000")
         assert shown_error(form, "amount") == "" and not form.errors
 
 
@@ -140,10 +140,10 @@ async def test_swap_form_defaults_to_a_free_direction_and_follows_the_pool(engin
         form = await open_form(app, pilot, "3")
         assert form.raw_value("pool_id") == setup["pool_id"]
         assert form.raw_value("direction") == "b_to_a"
-        await set_field(pilot, form, pool_id=other)  # b_to_a is taken there
+        await fill(pilot, form, pool_id=other)  # b_to_a is taken there
         assert form.raw_value("direction") == "a_to_b"
         assert shown_error(form, "direction") == ""
-        await set_field(pilot, form, pool_id=setup["pool_id"], initial_amount="10")
+        await fill(pilot, form, pool_id=setup["pool_id"], initial_amount="10")
         assert form.raw_value("direction") == "b_to_a"
         await pilot.press("ctrl+s")
         await until(lambda: "swap_3" in engine.local.threads)
@@ -184,10 +184,7 @@ async def test_fund_form_shows_the_core_wallets_balance_under_the_amount(engine,
     app = console()
     async with app.run_test(size=SIZE) as pilot:
         app.main.threads_table.select_key(setup["swap"])
-        form = await open_form(app, pilot, "f")
-        await set_field(pilot, form, funding_type="sol", amount=str(10**18))
-        await pilot.press("ctrl+s")
-        await until(lambda: "amount" in form.errors)
+        form = await fund_more_sol_than_the_core_has(app, pilot)
         error = shown_error(form, "amount")
         assert "core wallet has" in error and "SOL" in error and "ask for less" in error
         assert "SystemResult" not in error
@@ -200,30 +197,30 @@ async def test_amount_fields_preview_whole_tokens(engine, setup, console):
     async with app.run_test(size=SIZE) as pilot:
         form = await open_form(app, pilot, "1")  # pool 9/6
         assert "(base units" in str(form.query_one("#label-initial_amount").content)
-        await set_field(pilot, form, initial_amount="1_500_000_000")
+        await fill(pilot, form, initial_amount="1_500_000_000")
         assert text(form, "#preview-initial_amount") == "= 1.5 token A (9 decimals)"
-        await set_field(pilot, form, token_type="B")
+        await fill(pilot, form, token_type="B")
         assert text(form, "#preview-initial_amount") == "= 1,500 token B (6 decimals)"
-        await set_field(pilot, form, initial_amount="abc")
+        await fill(pilot, form, initial_amount="abc")
         assert text(form, "#preview-initial_amount") == ""
         await pilot.press("escape")
 
         form = await open_form(app, pilot, "3")  # the input token follows the direction
-        await set_field(pilot, form, direction="b_to_a", initial_amount="2500000")
+        await fill(pilot, form, direction="b_to_a", initial_amount="2500000")
         assert text(form, "#preview-initial_amount") == "= 2.5 token B (6 decimals)"
         await pilot.press("escape")
 
         form = await open_form(app, pilot, "m")
-        await set_field(pilot, form, token_type="A", amount=str(3 * X))
+        await fill(pilot, form, token_type="A", amount=str(3 * X))
         assert text(form, "#preview-amount") == "= 3 token A (9 decimals)"
         await pilot.press("escape")
 
         app.main.threads_table.select_key(setup["swap"])
         form = await open_form(app, pilot, "f")  # the thread's pool: looked up
         assert "(base units" in str(form.query_one("#label-amount").content)
-        await set_field(pilot, form, funding_type="sol", amount="1_500_000_000")
+        await fill(pilot, form, funding_type="sol", amount="1_500_000_000")
         assert text(form, "#preview-amount") == "= 1.5 SOL (lamports: 9 decimals)"
-        await set_field(pilot, form, funding_type="token_b", amount="1")
+        await fill(pilot, form, funding_type="token_b", amount="1")
         assert text(form, "#preview-amount") == "= 0.000001 token B (6 decimals)"
-        await set_field(pilot, form, funding_type="lp_tokens", amount="25")
+        await fill(pilot, form, funding_type="lp_tokens", amount="25")
         assert text(form, "#preview-amount") == "= 0.000000025 LP token A (9 decimals)"
