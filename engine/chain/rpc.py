@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 from urllib.parse import urlparse
@@ -323,14 +324,17 @@ class RpcCluster:
         return delay
 
     async def _request(self, method: str, call: Callable[[AsyncClient], Awaitable[Any]],
-                       expected: type[T], *, retries: int | None = None) -> T:
-        """One RPC call, retried on transient failures (`retries`, default `max_retries`);
-        raises ChainError / RpcRequestError."""
+                       expected: type[T], *, retries: int | None = None, patience_s: float = 0.0) -> T:
+        """One RPC call, retried on transient failures `retries` times (default `max_retries`)
+        and, for an answer that is sure to come, for as long as `patience_s`; raises ChainError /
+        RpcRequestError."""
         client = self._client if method == "getGenesisHash" else await self._ready()
         assert client is not None
         retries = self.max_retries if retries is None else retries
+        patient_until = time.monotonic() + patience_s
         last: _Failure | None = None
-        for attempt in range(retries + 1):
+        attempt = 0
+        while attempt <= retries or time.monotonic() < patient_until:
             if attempt:
                 await asyncio.sleep(self.backoff_delay(attempt - 1, last.retry_after if last else None))
             try:
@@ -354,8 +358,9 @@ class RpcCluster:
                 raise ChainError(f"{method}: unreadable answer from {self.url}: {exc}") from None
             else:
                 return self._expect(method, resp, expected)
-            log.debug("%s failed (%s), attempt %d/%d", method, last.description, attempt + 1, retries + 1)
-        raise ChainError(f"{method}: giving up after {retries + 1} attempts against {self.url}: "
+            attempt += 1
+            log.debug("%s failed (%s), attempt %d/%d", method, last.description, attempt, retries + 1)
+        raise ChainError(f"{method}: giving up after {attempt} attempts against {self.url}: "
                          f"{last.description if last else 'unknown error'}")
 
     @staticmethod
@@ -511,13 +516,15 @@ class RpcCluster:
         return TxResult(signature=str(signature), ok=False, error=error)
 
     async def _fetch_meta(self, signature: Signature):
-        """(slot, err, logs, fee, compute units) from getTransaction, or None if the node has none."""
+        """(slot, err, logs, fee, compute units) from getTransaction, or None if the node has none.
+        The transaction landed, so its result exists: a node that keeps failing the request (429,
+        503, resets) is asked again for up to `confirm_timeout_s`, not only `max_retries` times."""
         for attempt in range(3):
             if attempt:
                 await asyncio.sleep(self.poll_interval_s)
             resp = await self._request("getTransaction", lambda c: c.get_transaction(
                 signature, encoding="json", commitment=Confirmed, max_supported_transaction_version=0),
-                GetTransactionResp)
+                GetTransactionResp, patience_s=self.confirm_timeout_s)
             found = resp.value
             if found is not None and found.transaction.meta is not None:
                 meta = found.transaction.meta
