@@ -286,7 +286,17 @@ def thread_row(thread: ThreadRecord) -> ThreadRow:
             "ok": stats.successful_operations, "failed": stats.failed_operations,
             "ops_per_minute": _ops_per_minute(stats), "findings": stats.findings,
             "last_error": stats.most_common_error if stats.failed_operations else None,
+            "error_reason": error_reason(thread.error_state) if thread.status == ERROR else None,
             "waiting_reason": thread.waiting_reason}
+
+
+def error_reason(error_state: dict | None) -> str:
+    """What put a thread in the error state, in one line: the failed transaction's error (name:
+    message) or the crash's exception."""
+    error = (error_state or {}).get("error")
+    if isinstance(error, dict):
+        error = error.get("message") or error.get("name")
+    return " ".join(str(error).split()) if error else "error state (no reason recorded)"
 
 
 def pool_row(pool: PoolRuntime, thread_counts: ThreadKindCounts) -> PoolRow:

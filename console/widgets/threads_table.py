@@ -41,6 +41,12 @@ def balances_of(row: dict, pool: dict | None) -> tuple[int | None, int | None, i
     return numbers.get(f"token_{token.lower()}"), fmt.pool_tokens_decimals(pool, token), lp, numbers.get("sol")
 
 
+def error_text(row: dict) -> str:
+    """The Last error column: what put a thread in the error state, else its session's most
+    common error, else why it waits."""
+    return row.get("error_reason") or row.get("last_error") or row.get("waiting_reason") or ""
+
+
 class ThreadsTable(HidesCutValues, DiffTable):
     COLUMNS = [("tag", "", 1), ("id", "Thread", 14), ("pool", "Pool", 9), ("side", "Side", 5),
                ("status", "Status", 9), ("token", "Token", 7), ("lp", "LP", 7), ("sol", "SOL", 6),
@@ -171,7 +177,7 @@ class ThreadsTable(HidesCutValues, DiffTable):
     def _matches(self, row: dict) -> bool:
         haystack = " ".join(str(value) for value in (
             row["thread_id"], row.get("type"), fmt.TYPE_LABELS.get(row.get("type"), ""), row.get("pool_id"), fmt.side_label(row), row.get("side"),
-            row.get("status"), row.get("last_error") or "", "tagged" if row["thread_id"] in self.tagged else "",
+            row.get("status"), error_text(row), "tagged" if row["thread_id"] in self.tagged else "",
         )).lower()
         return all(term in haystack for term in self.filter_terms)
 
@@ -189,14 +195,15 @@ class ThreadsTable(HidesCutValues, DiffTable):
         if column == "rate":
             return (row.get("ops_per_minute") or 0.0, _natural(row["thread_id"]))
         value = {"type": row.get("type"), "pool": row.get("pool_id"), "side": row.get("side"),
-                 "status": row.get("status"), "error": row.get("last_error")}[column]
+                 "status": row.get("status"), "error": error_text(row)}[column]
         return (value or "", _natural(row["thread_id"]))
 
     def _row_cells(self, row: dict, styles: Styles) -> tuple[Cell, ...]:
         thread_id = row["thread_id"]
         status = row.get("status", "?")
         token, decimals, lp, lamports = balances_of(row, self.pools.get(row.get("pool_id")))
-        error = row.get("last_error") or row.get("waiting_reason") or ""
+        error = error_text(row)
+        failing = bool(row.get("error_reason") or row.get("last_error"))
         failed = row.get("failed") or 0
         return (
             cell("●" if thread_id in self.tagged else " ", styles.accent),
@@ -210,6 +217,5 @@ class ThreadsTable(HidesCutValues, DiffTable):
             cell(fmt.count(row.get("ok"))),
             cell(fmt.count(failed), styles.warning if failed else ""),
             cell(f"{row.get('ops_per_minute') or 0:.1f}"),
-            cell(error, styles.error if row.get("last_error") and status == "error" else
-                 styles.muted if not row.get("last_error") else ""),
+            cell(error, styles.error if failing and status == "error" else styles.muted if not failing else ""),
         )

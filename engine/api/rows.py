@@ -65,6 +65,9 @@ class ThreadRow(TypedDict):
     findings: int
     last_error: Optional[str]
     """The session's most common error name (null while nothing failed)."""
+    error_reason: Optional[str]
+    """For a thread in the error state: what put it there, in one line (the failed transaction's
+    error, or the exception that stopped it); null otherwise."""
     waiting_reason: Optional[str]
     """Why the thread is waiting (nothing to spend, ...); null while it is not."""
 

@@ -211,3 +211,30 @@ async def test_j_k_move_delete_refuses_a_running_thread_at_once_and_ctrl_c_asks_
         await pilot.press("ctrl+c")
         await until(lambda: isinstance(app.screen, ConfirmScreen))
         assert "quit" in app.screen.title_text.lower()
+
+
+async def test_a_thread_stopped_in_error_without_a_failed_operation_says_why_in_its_row(engine, setup, console,
+                                                                                       monkeypatch):
+    """A thread that crashed (here: its operation raised, as a chain that stops answering does)
+    has no failed operation, so it had no last error: its row said "✖ ERROR" and nothing else."""
+    from engine import workers
+
+    async def chain_gone(*args, **kwargs):
+        raise ConnectionError("getMultipleAccounts: giving up after 6 attempts")
+
+    monkeypatch.setattr(workers, "run_verified", chain_gone)
+    deposit = setup["deposit"]
+    await engine.start_thread(deposit)
+    await until(lambda: engine.local.threads[deposit].status == "error")
+    row = next(row for row in (await engine.local.snapshot())["threads"] if row["thread_id"] == deposit)
+    assert row["failed"] == 0 and row["last_error"] is None
+    assert row["error_reason"] == "ConnectionError: getMultipleAccounts: giving up after 6 attempts"
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        table = app.main.threads_table
+        assert table.cell_text(deposit, "status") == "✖ ERROR"
+        assert table.cell_text(deposit, "error").startswith("ConnectionError: getMultipleAccounts")
+        await pilot.press("slash", *"connectionerror", "enter")  # the filter finds it by its reason
+        await pilot.pause()
+        assert table.keys_in_order == [deposit]

@@ -41,7 +41,7 @@ def test_the_documented_schema_is_generated_from_the_declarations_and_self_conta
 def _thread_row(thread_id: str, status: str, ok: int, failed: int) -> ThreadRow:
     return {"thread_id": thread_id, "type": thread_id.split("_")[0], "pool_id": "P", "side": "A", "status": status,
             "status_symbol": "▶", "balances": {"sol": 1, "token_a": 2, "token_b": 3, "lp_a": 4, "lp_b": 5},
-            "ok": ok, "failed": failed, "ops_per_minute": 1.5, "findings": 0, "last_error": None,
+            "ok": ok, "failed": failed, "ops_per_minute": 1.5, "findings": 0, "last_error": None, "error_reason": None,
             "waiting_reason": None}
 
 
