@@ -158,6 +158,15 @@ class Coordinator:
         self._supports_airdrop, self._mode = ready["supports_airdrop"], ready["mode"]
         self._watchers.append(asyncio.create_task(self._watch(shard), name=f"shard-{shard.index}-watch"))
 
+    def _remember_its_last_life(self, shard: Shard, last: ShardSnapshot | None) -> None:
+        """Keep what a dead shard showed last: its feed (merged into the view from now on) and its
+        totals, until the restarted shard pushes a snapshot of its own (see `_live_parts`)."""
+        last = last or {}
+        shard.earlier_feed = merge_feeds(shard.earlier_feed, last.get("feed", []), limit=self.feed.capacity)
+        shard.earlier_feed_versions += last.get("feed_version", 0) + 1
+        if last.get("totals"):
+            shard.died = (last, last["totals"])
+
     def _forget_what_a_restart_lost(self, shard: Shard, ready: dict) -> None:
         """A shard restarted on its last checkpoint does not have the pools and threads created
         after it (their accounts are not on its ledger either): they leave the registry, and the
@@ -186,11 +195,7 @@ class Coordinator:
         if self._closing:
             return
         shard.restarts += 1
-        last = await shard.link.snapshot() or {}
-        shard.earlier_feed = merge_feeds(shard.earlier_feed, last.get("feed", []), limit=self.feed.capacity)
-        shard.earlier_feed_versions += last.get("feed_version", 0) + 1
-        if last.get("totals"):
-            shard.died = (last, last["totals"])
+        self._remember_its_last_life(shard, await shard.link.snapshot())
         threads = [thread_id for thread_id, index in self.thread_shard.items() if index == shard.index]
         message = (f"shard {shard.index} (pid {shard.pid}) exited with code {code}; restarting it on its last "
                    f"checkpoint, its {len(threads)} threads stopped")
@@ -309,23 +314,36 @@ class Coordinator:
         trip): rows concatenated, totals merged, the header rendered once from the merged totals,
         the merged rows and the shards' facts."""
         feed_limit = params.feed_limit
-        parts: list[ShardSnapshot] = []
-        for shard in self.shards:
-            part = await shard.link.snapshot()
-            if part:
-                parts.append(part)
-                if shard.died is not None and part is not shard.died[0]:
-                    _add_counts(shard.uncheckpointed, _header_counts(shard.died[1]), _header_counts(part["totals"]))
-                    shard.died = None
+        parts, live = await self._live_parts()
         threads = [row for part in parts for row in part["threads"]]
         pools = [row for part in parts for row in part["pools"]]
-        feed = merge_feeds(*(part["feed"] for part in parts), self.feed.latest(feed_limit),
+        feed = merge_feeds(*(part["feed"] for part in live), self.feed.latest(feed_limit),
                            *(shard.earlier_feed for shard in self.shards), limit=feed_limit)
         header = self._header([part["facts"] for part in parts], _merged_totals(part["totals"] for part in parts),
                               threads, len(pools))
         return {"taken_at": utc_now_iso(), "engine": header, "threads": threads, "pools": pools, "feed": feed,
-                "feed_version": sum(part["feed_version"] for part in parts) + self.feed.version
+                "feed_version": sum(part["feed_version"] for part in live) + self.feed.version
                 + sum(shard.earlier_feed_versions for shard in self.shards)}
+
+    async def _live_parts(self) -> tuple[list[ShardSnapshot], list[ShardSnapshot]]:
+        """(every shard's last snapshot, those pushed by a live shard). A restarted shard shows
+        its dead life's last snapshot (rows, totals) until it pushes one of its own; that
+        snapshot's feed is already in the shard's earlier feed, so it is not counted twice. Once
+        the shard pushes, what its checkpoint did not keep is added to the header's counts."""
+        parts: list[ShardSnapshot] = []
+        live: list[ShardSnapshot] = []
+        for shard in self.shards:
+            part = await shard.link.snapshot()
+            if not part:
+                continue
+            parts.append(part)
+            if shard.died is not None and part is shard.died[0]:
+                continue
+            live.append(part)
+            if shard.died is not None:
+                _add_counts(shard.uncheckpointed, _header_counts(shard.died[1]), _header_counts(part["totals"]))
+                shard.died = None
+        return parts, live
 
     def _header(self, facts: list[ShardFacts], totals: EngineTotals, threads: list[ThreadRow],
                 pools: int) -> EngineHeader:

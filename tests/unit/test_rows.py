@@ -156,3 +156,22 @@ async def test_the_schema_refuses_what_the_declarations_do_not_allow(tmp_path, b
     break_it(snapshot)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(snapshot, SCHEMA)
+
+
+async def test_a_restarted_shard_counts_its_dead_lifes_feed_once_and_the_feed_version_only_grows(tmp_path):
+    """Between a shard's death and the restarted shard's first push, the link still holds the
+    dead life's last snapshot, whose feed the coordinator keeps as the shard's earlier feed: it
+    was counted twice (an event seen once showed 2), and the feed version went back at the push."""
+    coordinator = _coordinator(tmp_path)
+    shard = coordinator.shards[1]
+    before = await coordinator.get_snapshot()
+    coordinator._remember_its_last_life(shard, await shard.link.snapshot())  # the shard died
+    dead = await coordinator.get_snapshot()
+    assert [entry["count"] for entry in dead["feed"]] == [1]
+    assert dead["engine"]["operations"] == before["engine"]["operations"] == 5
+    shard.link.pushed = dict(shard.link.pushed, feed=[], feed_version=0,  # the restarted shard pushes:
+                             totals=_totals(), threads=[])  # its checkpoint kept nothing
+    restarted = await coordinator.get_snapshot()
+    assert [entry["count"] for entry in restarted["feed"]] == [1]
+    assert restarted["engine"]["operations"] == 5
+    assert before["feed_version"] < dead["feed_version"] <= restarted["feed_version"]
