@@ -83,6 +83,9 @@ MAIN_KEYS: list[Key] = [
         "Cycle the feed's severity filter: all, findings, unexpected, expected, transient.", "View"),
     Key("sort", "c", "cycle_sort", "Sort column", "Sort the threads by the next column (or click a header).",
         "View"),
+    Key("sort_by", "f6,greater_than_sign,less_than_sign", "pick_sort", "Sort by…",
+        "Pick the threads' sort column from a list (as htop's F6); the current one again reverses the order.",
+        "View", display="F6 > <"),
     Key("reverse", "r", "reverse_sort", "Reverse sort", "Reverse the sort order.", "View"),
     Key("coverage", "C", "coverage", "Coverage",
         "Show, per instruction, how the contract answered the run (success and each error by name and code) "

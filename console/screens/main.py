@@ -17,11 +17,12 @@ from console.bindings import MAIN_KEYS, bindings
 from console.gateway import GatewayError
 from console.screens import forms
 from console.screens.confirm import ConfirmScreen
+from console.screens.sort_picker import SortPicker
 from console.widgets.cpu_gauges import CpuGauges
 from console.widgets.feed import FeedTable
 from console.widgets.header import HeaderBar
 from console.widgets.pools_panel import PoolsPanel
-from console.widgets.threads_table import ThreadsTable
+from console.widgets.threads_table import SORT_NAMES, ThreadsTable
 from console.widgets.throughput_chart import ThroughputChart
 
 BULK_CONCURRENCY = 8
@@ -509,7 +510,12 @@ class MainScreen(Screen):
 
     def action_cycle_sort(self) -> None:
         column = self.threads_table.cycle_sort()
-        self.app.notify(f"threads sorted by {column}", timeout=2)
+        self.app.notify(f"threads sorted by {SORT_NAMES[column].lower()}", timeout=2)
+
+    def action_pick_sort(self) -> None:
+        table = self.threads_table
+        self.app.push_screen(SortPicker(SORT_NAMES, table.sort_column, table.sort_reverse),
+                             lambda column: column and table.sort_by(column))
 
     def action_reverse_sort(self) -> None:
         table = self.threads_table

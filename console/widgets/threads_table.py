@@ -11,7 +11,10 @@ from console.widgets.cut_values import HidesCutValues
 from console.widgets.diff_table import Cell, DiffTable, cell
 from console.widgets.palette import Styles
 
-SORTABLE = ("id", "pool", "side", "status", "token", "lp", "sol", "ok", "failed", "rate", "error")
+SORT_NAMES = {"id": "Thread id", "pool": "Pool", "side": "Side (token or direction)", "status": "Status",
+              "token": "Token balance", "lp": "LP balance", "sol": "SOL balance", "ok": "Successful operations",
+              "failed": "Failed operations", "rate": "Operations per minute", "error": "Last error"}
+SORTABLE = tuple(SORT_NAMES)
 _NUMBER = re.compile(r"(\d+)")
 
 

@@ -238,3 +238,31 @@ async def test_a_thread_stopped_in_error_without_a_failed_operation_says_why_in_
         await pilot.press("slash", *"connectionerror", "enter")  # the filter finds it by its reason
         await pilot.pause()
         assert table.keys_in_order == [deposit]
+
+
+async def test_sort_by_picks_any_column_from_a_list_and_the_current_one_again_reverses(engine, setup, console):
+    """Before, only `c` (the next column, one press at a time, 11 of them) or a mouse click on a
+    header could choose the sort."""
+    from console.screens.sort_picker import SortPicker
+
+    await engine.run_cycle(setup["deposit"])  # the only thread with a successful operation
+    app = console()
+    async with app.run_test(size=SIZE) as pilot:
+        await refreshed(app, pilot)
+        table = app.main.threads_table
+        await pilot.press("greater_than_sign")
+        picker = app.screen
+        assert isinstance(picker, SortPicker)
+        columns = picker.query_one("#sort-columns")
+        assert columns.get_option_at_index(columns.highlighted).id == "id"  # the current column, marked
+        assert str(columns.get_option_at_index(0).prompt) == "Thread id ▲"
+        await pilot.press(*["down"] * 7, "enter")  # Successful operations
+        assert app.screen is app.main and (table.sort_column, table.sort_reverse) == ("ok", False)
+        assert table.keys_in_order[-1] == setup["deposit"] and "sort OK ▲" in str(table.border_title)
+
+        await pilot.press("f6", "enter")  # the current column again: reversed
+        assert (table.sort_column, table.sort_reverse) == ("ok", True)
+        assert table.keys_in_order[0] == setup["deposit"] and "sort OK ▼" in str(table.border_title)
+
+        await pilot.press("less_than_sign", "up", "escape")  # cancelled: as it was
+        assert app.screen is app.main and (table.sort_column, table.sort_reverse) == ("ok", True)
