@@ -18,7 +18,7 @@ class SortPicker(ModalScreen[str | None]):
     SortPicker > Vertical { width: 40; max-width: 95%; height: auto; border: round $primary;
                             background: $surface; padding: 0 1; }
     SortPicker #sort-title { text-style: bold; color: $primary; }
-    SortPicker OptionList { height: auto; max-height: 16; border: none; padding: 0; }
+    SortPicker OptionList, SortPicker OptionList:focus { height: auto; max-height: 16; border: none; padding: 0; }
     SortPicker #sort-keys { color: $text-muted; }
     """
 
