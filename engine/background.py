@@ -1,4 +1,5 @@
-"""The engine's background tasks: the SOL monitor (tops up thread wallets running low), the
+"""The engine's background tasks: the first look at rows that have no figures yet (once, at
+open: engine/first_views.py), the SOL monitor (tops up thread wallets running low), the
 statistics flusher (writes statistics.json when something changed) and the operator (admin
 actions at random moments, engine/operator.py; it idles while engine.operator_enabled is off,
 so set_operator can turn it on at any time)."""
@@ -7,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from engine import first_views
 from engine.chain.base import ChainError
 from engine.exceptions import InsufficientCoreFunds
 
@@ -14,7 +16,8 @@ log = logging.getLogger(__name__)
 
 
 def start(engine) -> list[asyncio.Task]:
-    return [asyncio.create_task(sol_monitor(engine), name="sol-monitor"),
+    return [asyncio.create_task(first_views.see_everything_unseen(engine), name="first-views"),
+            asyncio.create_task(sol_monitor(engine), name="sol-monitor"),
             asyncio.create_task(stats_flusher(engine), name="stats-flusher"),
             asyncio.create_task(engine.operator.run(), name="operator")]
 

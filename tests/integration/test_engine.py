@@ -438,3 +438,27 @@ async def test_snapshot_serves_live_views_from_cached_observations(open_engine):
     (entry,) = snapshot["feed"]
     assert (entry["severity"], entry["title"], entry["count"]) == ("expected", "swap: InsufficientFunds", 2)
     json.dumps(snapshot)  # serialisable as is (the remote console gets it over JSON-RPC)
+
+
+async def test_rows_show_the_chains_figures_before_any_thread_has_run(open_engine, tmp_path):
+    """A new pool, a new thread and every pool and thread of a reopened engine show their
+    figures at once (before: "–" until a thread of theirs ran a cycle)."""
+    data_dir = tmp_path / "shared"
+    engine = await open_engine(data_dir)
+    pool_id = await _pool(engine)
+    snapshot = await engine.get_snapshot()
+    assert snapshot["pools"][0]["liquidity"] == {"token_a": 0, "token_b": 0}
+    assert snapshot["pools"][0]["pause_flags"] is not None
+    depositor = (await engine.create_deposit_thread(pool_id, "A", 100 * X))["thread_id"]
+    (row,) = (await engine.get_snapshot())["threads"]
+    assert row["status"] == "created" and row["balances"]["token_a"] == 100 * X and row["balances"]["sol"] > 0
+    await engine.run_cycle(depositor)
+    expected = {row["thread_id"]: row["balances"] for row in (await engine.get_snapshot())["threads"]}
+    liquidity = (await engine.get_snapshot())["pools"][0]["liquidity"]
+    await engine.close()
+
+    reopened = await open_engine(data_dir)
+    await next(task for task in reopened.local._background if task.get_name() == "first-views")
+    snapshot = await reopened.get_snapshot()
+    assert {row["thread_id"]: row["balances"] for row in snapshot["threads"]} == expected
+    assert snapshot["pools"][0]["liquidity"] == liquidity and liquidity["token_a"] > 0
