@@ -41,5 +41,11 @@ class ThroughputChart(Vertical):
         latency = "–" if latency_ms is None else f"{latency_ms:,.1f} ms"
         self.query_one("#latency-label", Static).update(
             f"latency {latency} mean · p95 {'–' if p95_ms is None else f'{p95_ms:,.1f}'} ms", layout=False)
-        self.query_one("#ops-spark", Sparkline).data = list(self.ops)
-        self.query_one("#latency-spark", Sparkline).data = list(self.latency)
+        self.query_one("#ops-spark", Sparkline).data = _drawable(self.ops)
+        self.query_one("#latency-spark", Sparkline).data = _drawable(self.latency)
+
+
+def _drawable(samples: deque[float]) -> list[float]:
+    """A line needs two samples: Textual draws a lone one as a full-height bar (the chart's
+    maximum), which reads as a spike; until the second, it is the empty line."""
+    return list(samples) if len(samples) > 1 else []
