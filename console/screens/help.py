@@ -17,7 +17,7 @@ def key_label(key: Key) -> str:
         return key.display
     names = {"question_mark": "?", "slash": "/", "plus": "+", "minus": "-", "equals_sign": "=", "space": "space",
              "enter": "⏎", "escape": "esc", "delete": "del"}
-    return " ".join(names.get(part, part) for part in key.key.split(","))
+    return " ".join(names.get(part, part.replace("ctrl+", "^")) for part in key.key.split(","))
 
 
 def help_table() -> Table:

@@ -303,6 +303,9 @@ async def test_help_lists_every_binding(engine, console):
         table = app.screen.query_one("#help-table").content
         descriptions = {str(cell) for column in table.columns for cell in column._cells}
         assert all(key.description in descriptions for key in ALL_KEYS)
+        labels = [str(cell) for cell in table.columns[0]._cells]
+        assert "q ^q ^c" in labels and "F6 > <" in labels  # whole in the 12-column key column (was "q ctrl+q ct…")
+        assert all(len(label) <= 12 for label in labels)
         await pilot.press("escape")
         assert app.screen is app.main
 
