@@ -3,13 +3,14 @@ filterable by severity and text; re-rendered only when the engine's feed_version
 from __future__ import annotations
 
 from console import formatting as fmt
+from console.widgets.cut_values import HidesCutValues
 from console.widgets.diff_table import Cell, DiffTable, cell
 from console.widgets.palette import SEVERITY_LABELS, Styles
 
 SEVERITY_CYCLE = (None, "finding", "unexpected", "expected", "transient")
 
 
-class FeedTable(DiffTable):
+class FeedTable(HidesCutValues, DiffTable):
     COLUMNS = [("severity", "Severity", 12), ("count", "Count", 6), ("first", "First", 8), ("last", "Last", 8),
                ("title", "Event", 30), ("threads", "Threads", 16), ("message", "Message", 24)]
     STRETCH = "message"

@@ -24,9 +24,11 @@ def ratio_label(pool: dict) -> str:
 
 
 class PoolsPanel(HidesCutValues, DiffTable):
-    COLUMNS = [("pool", "Pool", 9), ("ratio", "Ratio", 12), ("dec", "Dec", 4), ("liq_a", "Liq A", 7),
-               ("liq_b", "Liq B", 7), ("lp_a", "LP A", 7), ("lp_b", "LP B", 7), ("paused", "Paused", 6),
-               ("threads", "D/W/S", 7)]
+    # What an operator looks for first comes first: a panel 60 columns wide (120-column screen)
+    # shows the liquidity, the pause flags and the thread counts; LP supplies and decimals follow.
+    COLUMNS = [("pool", "Pool", 9), ("ratio", "Ratio", 12), ("liq_a", "Liq A", 7), ("liq_b", "Liq B", 7),
+               ("paused", "Paused", 6), ("threads", "D/W/S", 7), ("lp_a", "LP A", 7), ("lp_b", "LP B", 7),
+               ("dec", "Dec", 4)]
     AMOUNTS = ("liq_a", "liq_b", "lp_a", "lp_b")
 
     def __init__(self, **kwargs) -> None:
@@ -57,11 +59,11 @@ class PoolsPanel(HidesCutValues, DiffTable):
         return (
             cell(fmt.short_id(pool["pool_id"])),
             cell(ratio_label(pool)),
-            cell(f"{a}/{b}"),
             cell(fmt.tokens(liquidity.get("token_a"), a, self.units)),
             cell(fmt.tokens(liquidity.get("token_b"), b, self.units)),
-            cell(fmt.tokens(supply.get("lp_token_a"), a, self.units)),
-            cell(fmt.tokens(supply.get("lp_token_b"), b, self.units)),
             cell(paused, styles.warning if paused.startswith("⏸") else styles.muted),
             cell(f"{counts.get('deposit', 0)}/{counts.get('withdrawal', 0)}/{counts.get('swap', 0)}"),
+            cell(fmt.tokens(supply.get("lp_token_a"), a, self.units)),
+            cell(fmt.tokens(supply.get("lp_token_b"), b, self.units)),
+            cell(f"{a}/{b}"),
         )

@@ -137,12 +137,13 @@ async def test_tables_never_show_a_value_cut_by_the_window_edge(engine, console)
         app = console()
         async with app.run_test(size=size) as pilot:
             await refreshed(app, pilot)
-            threads, pools = app.main.threads_table, app.main.pools_panel
-            assert cut_cells(threads) == [] and cut_cells(pools) == []
+            threads, pools, feed = app.main.threads_table, app.main.pools_panel, app.main.feed
+            assert cut_cells(threads) == [] and cut_cells(pools) == [] and cut_cells(feed) == []
             threads.scroll_to(x=23, animate=False)  # scrolled sideways: the left edge cuts too
             pools.scroll_to(x=5, animate=False)
+            feed.scroll_to(x=5, animate=False)
             await pilot.pause()
-            assert cut_cells(threads) == [] and cut_cells(pools) == []
+            assert cut_cells(threads) == [] and cut_cells(pools) == [] and cut_cells(feed) == []
             if threads.scroll_x:  # the thread and pool ids stay in view (frozen columns)
                 assert threads.render_line(1).text.split()[0] == threads.keys_in_order[0]
                 assert pools.render_line(1).text.split()[0] == fmt.short_id(pools.keys_in_order[0])
