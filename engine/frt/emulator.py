@@ -1064,17 +1064,24 @@ class FrtEmulator:
         elif name == "get_pool_sol_balance":
             # utilities.rs:366-385: the first account's lamports, whatever the account.
             inv.log(f"Pool {inv.key(0)}: lamports {inv.lamports(0)}")
-        elif name in ("get_pool_info", "get_pool_pause_status", "get_liquidity_info", "get_fee_info"):
+        elif name == "get_pool_pause_status":
+            # utilities.rs:235-240: `PoolState::try_from_slice(&accounts[0].data)?`: no owner or
+            # key check, and the data must be one PoolState exactly (else BorshIoError).
+            try:
+                pool = PoolState.decode(inv.data(0))
+            except ValueError:
+                raise ProgramError({"BorshIoError": "Unknown"}, "pool state does not deserialize") from None
+            inv.log(f"Swaps: {'PAUSED' if pool.swaps_paused else 'ENABLED'}")
+        elif name in ("get_pool_info", "get_liquidity_info", "get_fee_info"):
             if name == "get_pool_info":
                 inv.key(3)  # utilities.rs:182-185 index accounts [0] to [3]: fewer panic
             index = 2 if name == "get_pool_info" else 0
-            account = inv.account(index)
-            if account is None or account.owner != self.program_id:
-                raise _fail("IncorrectProgramId", "not a pool account")
-            pool = PoolState.decode(bytes(account.data))
+            # utilities.rs:187, 275, 313: validate_and_deserialize_pool_state_secure with the
+            # account's own key (validation.rs:187-243): owner, decode, mints and ratios.
+            pool = self._pool(inv, index, inv.key(index))
             inv.log(f"Pool {inv.key(index)}: ratio {pool.ratio_a_numerator}:{pool.ratio_b_denominator}, "
                     f"liquidity A {pool.total_token_a_liquidity}, B {pool.total_token_b_liquidity}, "
-                    f"flags {pool.flags}, lamports {account.lamports}")
+                    f"flags {pool.flags}, lamports {inv.lamports(index)}")
         elif name == "get_treasury_info":
             treasury = self._treasury(inv, 0)
             inv.log(f"Treasury: lamports {inv.lamports(0)}, pools created {treasury.pool_creation_count}")

@@ -421,3 +421,51 @@ async def test_the_transaction_level_balance_check_catches_what_an_instruction_c
     monkeypatch.setattr(RuntimeFrames, "finish", lambda self: None)
     result, gained = await _donate_with(_lamports_from_nothing)
     assert (result.error.name, gained) == ("UnbalancedTransaction", 0)
+
+
+# ---- the views' pool checks -----------------------------------------------------------------
+
+def _pool_copy(world, owner: Pubkey, data: bytes) -> Pubkey:
+    """A new account holding `data` (a pool's bytes, changed or not), owned by `owner`."""
+    key = Wallet.generate().pubkey
+    world.ledger.svm.set_account(key, Account(rent_exempt_minimum(len(data)), data, owner, False, 0))
+    return key
+
+
+def _view(world, instruction: Instruction, account: Pubkey) -> Instruction:
+    index = 2 if len(instruction.accounts) > 1 else 0
+    return _with_account(instruction, index, AccountMeta(account, False, False))
+
+
+async def test_pool_pause_status_reads_any_account_that_deserializes_exactly_as_a_pool():
+    # utilities.rs:239-240: `PoolState::try_from_slice(&pool_state_account.data.borrow())?` on
+    # accounts[0]: no owner check (a copy owned by anyone answers); trailing or missing bytes
+    # fail as BorshIoError (try_from_slice reads the whole slice).
+    world = await make_world()
+    program = world.client.program_id
+    pool_bytes = bytes(world.ledger.get_account(world.pool.pool_state).data)
+    status = ix.get_pool_pause_status(program, world.pool.pool_state)
+    for owner, data, error in ((SYSTEM_PROGRAM_ID, pool_bytes, None), (program, pool_bytes + bytes(1), "BorshIoError"),
+                               (program, pool_bytes[:-1], "BorshIoError")):
+        copy = _pool_copy(world, owner, data)
+        result = await _send(world, [ix.compute_unit_limit(TREASURY_ADMIN_CU), _view(world, status, copy)], world.core)
+        assert (result.error.name if result.error else None) == error, (owner, len(data))
+
+
+async def test_pool_info_views_refuse_a_pool_without_mints_or_ratio_as_invalid_account_data():
+    # utilities.rs:187, 275, 313 -> validation.rs:225-240: after the owner and the decode, a
+    # default token mint or a zero ratio is InvalidAccountData.
+    from dataclasses import replace
+
+    from engine.frt.state import PoolState
+
+    world = await make_world()
+    program = world.client.program_id
+    pool = PoolState.decode(bytes(world.ledger.get_account(world.pool.pool_state).data))
+    broken = _pool_copy(world, program, replace(pool, ratio_b_denominator=0).encode())
+    for view in (ix.get_pool_info(program, world.pool.pool_state), ix.get_liquidity_info(program, world.pool.pool_state),
+                 ix.get_fee_info(program, world.pool.pool_state)):
+        result = await _send(world, [ix.compute_unit_limit(TREASURY_ADMIN_CU), _view(world, view, broken)], world.core)
+        assert result.error is not None and result.error.name == "InvalidAccountData", view
+        result = await _send(world, [ix.compute_unit_limit(TREASURY_ADMIN_CU), view], world.core)
+        assert result.ok, result.error
