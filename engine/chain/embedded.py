@@ -48,7 +48,7 @@ class EmbeddedCluster:
     def describe(self) -> str:
         if self.mode == "embedded-emulated":
             return "embedded LiteSVM ledger, FRT v0.17.1070 executed by the built-in emulator"
-        return "embedded LiteSVM ledger, FRT program loaded from its compiled .so"
+        return f"embedded LiteSVM ledger, FRT program loaded from {self.ledger.program_so}"
 
     @property
     def restored_books(self) -> dict | None:

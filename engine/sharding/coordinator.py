@@ -460,7 +460,8 @@ class Coordinator:
             f"{count} shard processes"
         if self.settings.chain.backend == "rpc":
             return f"Solana JSON-RPC at {self.settings.chain.rpc_url} ({where})"
-        program = "its compiled .so" if self.settings.program.program_so else "the built-in FRT v0.17.1070 emulator"
+        so = self.settings.program.program_so
+        program = f"the compiled program {so}" if so else "the built-in FRT v0.17.1070 emulator"
         ledgers = "one embedded LiteSVM ledger" if count == 1 else f"embedded LiteSVM ledgers, one per shard ({count})"
         return f"{ledgers} ({where}), FRT executed by {program}"
 

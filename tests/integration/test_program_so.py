@@ -270,7 +270,8 @@ async def test_the_engine_opens_on_the_so_and_bootstrap_meets_its_bytecode(tmp_p
                                         "engine": {"shards": 0, "sol_monitor_interval_s": 3600}})
     engine = await Coordinator.open(settings)
     try:
-        assert engine.chain_description.endswith("FRT executed by its compiled .so")
+        assert engine.chain_description.endswith(f"FRT executed by the compiled program {FIXTURE}")  # which file
+        assert engine.local.cluster.describe().endswith(str(FIXTURE))
         assert any("InitializeProgram failed" in line and "missing required signature" in line
                    for line in engine.notes), engine.notes
     finally:
