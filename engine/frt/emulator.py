@@ -1086,8 +1086,11 @@ class FrtEmulator:
             treasury = self._treasury(inv, 0)
             inv.log(f"Treasury: lamports {inv.lamports(0)}, pools created {treasury.pool_creation_count}")
         elif name == "get_consolidation_status":
-            for index in range(fields["pool_count"]):
-                pool = PoolState.decode(inv.data(index))
+            count = fields["pool_count"]
+            if count:
+                inv.key(count - 1)  # lib.rs:332-334 slices `accounts[..pool_count]`: more than passed panics
+            for index in range(count):  # consolidation.rs:467: each validated as a pool, with its own key
+                pool = self._pool(inv, index, inv.key(index))
                 inv.log(f"Pool {inv.key(index)}: pending {pool.pending_sol_fees}")
         return VIEW_COMPUTE_UNITS
 

@@ -469,3 +469,22 @@ async def test_pool_info_views_refuse_a_pool_without_mints_or_ratio_as_invalid_a
         assert result.error is not None and result.error.name == "InvalidAccountData", view
         result = await _send(world, [ix.compute_unit_limit(TREASURY_ADMIN_CU), view], world.core)
         assert result.ok, result.error
+
+
+async def test_consolidation_status_validates_each_pool_and_slices_the_accounts_it_is_told():
+    # lib.rs:332-334: `&accounts[..pool_count as usize]` (more than passed: a panic);
+    # consolidation.rs:467: validate_and_deserialize_pool_state_secure for each (a token
+    # account is not owned by the program: IncorrectProgramId).
+    world = await make_world()
+    program = world.client.program_id
+
+    async def status(pools, pool_count=None):
+        view = ix.get_consolidation_status(program, pools)
+        if pool_count is not None:
+            view = Instruction(view.program_id, bytes(view.data[:1]) + bytes([pool_count]), list(view.accounts))
+        result = await _send(world, [ix.compute_unit_limit(TREASURY_ADMIN_CU), view], world.core)
+        return result.error.name if result.error else None
+
+    assert await status([world.pool.pool_state]) is None
+    assert await status([world.pool.pool_state], pool_count=2) == "ProgramFailedToComplete"
+    assert await status([world.pool.pool_state, world.ata(world.core, world.mint_x)]) == "IncorrectProgramId"
