@@ -488,3 +488,33 @@ async def test_consolidation_status_validates_each_pool_and_slices_the_accounts_
     assert await status([world.pool.pool_state]) is None
     assert await status([world.pool.pool_state], pool_count=2) == "ProgramFailedToComplete"
     assert await status([world.pool.pool_state, world.ata(world.core, world.mint_x)]) == "IncorrectProgramId"
+
+
+async def test_no_instruction_with_any_accounts_escapes_the_emulator_as_a_python_exception():
+    """Every FRT instruction, decodable data, 0-13 accounts drawn from the pool's, the program's
+    and strangers' (seeded): each answers as a chain would (success or a program error), none
+    raises out of the ledger. (GetConsolidationStatus on a non-pool account raised ValueError.)"""
+    import random
+
+    from engine.frt.pda import find_system_state
+
+    world = await make_world()
+    program, pool, rng = world.client.program_id, world.pool, random.Random(5)
+    candidates = [pool.pool_state, pool.token_a_vault, pool.token_b_vault, pool.lp_token_a_mint,
+                  pool.lp_token_b_mint, pool.token_a_mint, pool.token_b_mint, find_system_state(program)[0],
+                  find_main_treasury(program)[0], SYSTEM_PROGRAM_ID, TOKEN_PROGRAM_ID, world.core.pubkey,
+                  world.ata(world.core, pool.token_a_mint), Wallet.generate().pubkey,
+                  Pubkey.from_string("SysvarRent111111111111111111111111111111111"), program]
+    draw = {"pubkey": lambda: rng.choice(candidates), "u64": lambda: rng.choice([0, 1, 10**6, 2**64 - 1]),
+            "u8": lambda: rng.choice([0, 1, 2, 3, 255]), "bool": lambda: rng.random() < 0.5, "string": lambda: "x"}
+    answered = set()
+    for _ in range(600):
+        tag = rng.randrange(len(ix.INSTRUCTION_NAMES))
+        name, layout = ix._LAYOUTS[tag]
+        data = ix.encode_instruction_data(name, **{field: draw[kind]() for field, kind in layout})
+        keys = [rng.choice(candidates) for _ in range(rng.randrange(14))]
+        metas = [AccountMeta(key, key == world.core.pubkey and rng.random() < 0.7, rng.random() < 0.6) for key in keys]
+        result = await _send(world, [ix.compute_unit_limit(TREASURY_ADMIN_CU), Instruction(program, data, metas)],
+                             world.core)
+        answered.add((name, result.error.name if result.error else "ok"))
+    assert len({name for name, _ in answered}) == len(ix.INSTRUCTION_NAMES)  # every instruction was sent
