@@ -34,9 +34,9 @@ async def create_pool(engine, token_a_decimals: int | None = None, token_b_decim
         "creator": "core", "token_a_mint": record.token_a_mint, "token_b_mint": record.token_b_mint,
         **{key: getattr(record, key) for key in POOL_SPEC}})
     await check_created_pool(engine, record)
-    await first_views.see_pool(engine, engine.registry.pools[record.pool_id])
     engine.registry.save_pools()
     engine.save_engine_state()
+    await first_views.see_new(engine, engine.registry.pools[record.pool_id])
     return {key: value for key, value in record.summary().items() if key != "created_at"}
 
 
@@ -86,10 +86,10 @@ async def create_thread(engine, thread_type: str, pool_id: str, thread_id: str |
     """A thread of `thread_type` (stopped) with a funded wallet; registered and saved."""
     thread = await new_thread(engine.registry, engine.treasury, thread_type, engine.registry.pool(pool_id),
                               thread_id, **config)
-    await first_views.see_thread(engine, thread)
     engine.save_threads()
     engine.save_engine_state()
     engine.recorder.dirty = True
+    await first_views.see_new(engine, thread)
     return {"thread_id": thread.thread_id, "wallet_address": str(thread.wallet.pubkey), "status": thread.status}
 
 

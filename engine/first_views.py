@@ -9,6 +9,8 @@ import logging
 
 from engine.chain.base import ChainError
 from engine.observe import observe, wallet_views
+from engine.pools import PoolRuntime
+from engine.threads import ThreadRecord
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,15 @@ async def see_thread(engine, thread) -> None:
         thread.wallet_view = view.wallet
     if pool.last_view is None and view.pool is not None:
         pool.last_view = view.pool
+
+
+async def see_new(engine, created: PoolRuntime | ThreadRecord) -> None:
+    """A pool or thread just created and saved: a chain that does not answer now leaves its row
+    without figures (until a thread of it runs), not its creation failed."""
+    try:
+        await (see_thread(engine, created) if isinstance(created, ThreadRecord) else see_pool(engine, created))
+    except ChainError as exc:
+        log.warning("reading the figures of a new pool or thread failed: %s", exc)
 
 
 async def see_everything_unseen(engine) -> None:

@@ -462,3 +462,31 @@ async def test_rows_show_the_chains_figures_before_any_thread_has_run(open_engin
     snapshot = await reopened.get_snapshot()
     assert {row["thread_id"]: row["balances"] for row in snapshot["threads"]} == expected
     assert snapshot["pools"][0]["liquidity"] == liquidity and liquidity["token_a"] > 0
+
+
+async def test_a_pool_and_a_thread_created_while_the_chain_fails_reads_are_kept_without_figures(
+        open_engine, tmp_path, monkeypatch):
+    """Their first look is a read after creation: a chain that fails it leaves their rows without
+    figures; the creation stands and is saved (it had been raised as the creation's failure, the
+    thread funded but not saved)."""
+    from engine import first_views
+    from engine.chain.base import ChainError
+
+    data_dir = tmp_path / "shared"
+    engine = await open_engine(data_dir)
+
+    async def unreadable(*args, **kwargs):
+        raise ChainError("getMultipleAccounts: giving up after 6 attempts")
+
+    readable = first_views.observe
+    monkeypatch.setattr(first_views, "observe", unreadable)
+    pool_id = await _pool(engine)
+    thread_id = (await engine.create_deposit_thread(pool_id, "A", 100 * X))["thread_id"]
+    snapshot = await engine.get_snapshot()
+    assert snapshot["pools"][0]["liquidity"] is None and snapshot["threads"][0]["balances"] is None
+    await engine.close()
+    monkeypatch.setattr(first_views, "observe", readable)
+
+    reopened = await open_engine(data_dir)
+    assert list(reopened.local.pools) == [pool_id] and list(reopened.local.threads) == [thread_id]
+    assert (await reopened.get_thread_status(thread_id))["balances"]["token_a"] == 100 * X
