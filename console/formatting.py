@@ -30,6 +30,7 @@ UNITS = ("tokens", "base")  # the console's two amount conventions; "tokens" is 
 UNIT_LABELS = {"tokens": "whole tokens", "base": "base units"}
 TINY = 0.001
 BASE_WIDTH = 15  # base units are shown exact up to 999,999,999,999 (the table widens to fit)
+AMOUNT_WIDTHS = {"tokens": 7, "base": BASE_WIDTH}  # a table's amount columns, per unit
 
 
 def tokens(base_units: int | None, decimals: int | None, units: str = "tokens") -> str:

@@ -46,7 +46,7 @@ class PoolsPanel(HidesCutValues, DiffTable):
     def set_units(self, units: str) -> None:
         self.units = units
         for key in self.AMOUNTS:
-            self.columns[ColumnKey(key)].width = 7 if units == "tokens" else fmt.BASE_WIDTH
+            self.columns[ColumnKey(key)].width = fmt.AMOUNT_WIDTHS[units]
         self._require_update_dimensions = True
         self.apply(list(self.pools.values()))
 

@@ -55,7 +55,6 @@ class ThreadsTable(HidesCutValues, DiffTable):
                ("status", "Status", 9), ("token", "Token", 7), ("lp", "LP", 7), ("sol", "SOL", 6),
                ("ok", "OK", 7), ("failed", "Fail", 6), ("rate", "/min", 6), ("error", "Last error", 10)]
     STRETCH = "error"
-    AMOUNT_WIDTHS = {"tokens": 7, "base": fmt.BASE_WIDTH}
 
     def __init__(self, **kwargs) -> None:
         super().__init__(fixed_columns=2, **kwargs)  # the tag and the thread id stay when scrolling sideways
@@ -77,7 +76,7 @@ class ThreadsTable(HidesCutValues, DiffTable):
     def set_units(self, units: str) -> None:
         self.units = units
         for key in ("token", "lp"):
-            self.columns[ColumnKey(key)].width = self.AMOUNT_WIDTHS[units]
+            self.columns[ColumnKey(key)].width = fmt.AMOUNT_WIDTHS[units]
         self._require_update_dimensions = True
         self._fit_stretch()
         self.render_rows()

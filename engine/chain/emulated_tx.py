@@ -227,27 +227,26 @@ def _after_execution_error(ledger, saved, written, keys):
     if saved is None:
         changes = written.items()
     else:
-        changes = [(key, (before, ledger.get_account(key))) for key, before in saved if key in written]
-    total_before = total_after = 0
+        changes = [(key, (before, ledger.get_account(key))) for key, before in saved]
     for key, (before, after) in changes:
-        before_lamports = before.lamports if before is not None else 0
-        after_lamports = after.lamports if after is not None else 0
-        total_before += before_lamports
-        total_after += after_lamports
-        if after_lamports == 0 or before_lamports == after_lamports:
-            continue
-        minimum = rent_exempt_minimum(len(after.data))
-        if after_lamports < minimum and not 0 < before_lamports < minimum:
+        if key in written and _rent_state_broken(before, after):
             return TransactionErrorInsufficientFundsForRent(keys.index(key))
-    if saved is not None:
-        total_before = total_after = 0
-        for key, account in saved:
-            now = ledger.get_account(key)
-            total_before += account.lamports if account is not None else 0
-            total_after += now.lamports if now is not None else 0
-    if total_before != total_after:
+    if sum(_lamports_of(before) for _, (before, _) in changes) != sum(_lamports_of(after) for _, (_, after) in changes):
         return TransactionErrorFieldless.UnbalancedTransaction
     return None
+
+
+def _lamports_of(account) -> int:
+    return account.lamports if account is not None else 0
+
+
+def _rent_state_broken(before, after) -> bool:
+    """Left with 0 < lamports < its rent-exempt minimum by this transaction (not already so)."""
+    before_lamports, after_lamports = _lamports_of(before), _lamports_of(after)
+    if after_lamports == 0 or before_lamports == after_lamports:
+        return False
+    minimum = rent_exempt_minimum(len(after.data))
+    return after_lamports < minimum and not 0 < before_lamports < minimum
 
 
 class _Ix:
@@ -278,14 +277,9 @@ def _decompile_all(message: Message, keys: list[Pubkey]):
         for i, key in enumerate(keys)
     ]
     invoked = {compiled.program_id_index for compiled in compiled_instructions}
-    loader_present = None
+    demote_invoked = BPF_LOADER_UPGRADEABLE_ID not in keys
     for i, (key, signer, writable) in enumerate(flags):
-        if writable and (key in RESERVED_ACCOUNT_KEYS or i in invoked):
-            if key not in RESERVED_ACCOUNT_KEYS:
-                if loader_present is None:
-                    loader_present = BPF_LOADER_UPGRADEABLE_ID in keys
-                if loader_present:
-                    continue
+        if writable and (key in RESERVED_ACCOUNT_KEYS or (demote_invoked and i in invoked)):
             flags[i] = (key, signer, False)
     metas = [AccountMeta(*triple) for triple in flags]
     instructions, triples = [], []

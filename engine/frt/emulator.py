@@ -515,14 +515,7 @@ class FrtEmulator:
             raise _fail("IncorrectProgramId", f"account {index} is not an SPL token account")
         # token_validation.rs:33: `TokenAccount::unpack_from_slice` (no length or state check;
         # a short slice panics in `array_ref!`).
-        data = account.data
-        if len(data) == TOKEN_ACCOUNT_SIZE:  # the usual case, without the slicing
-            try:
-                token = decode_token_account(data)
-            except ValueError:
-                raise _fail("InvalidAccountData", f"account {index} does not unpack") from None
-        else:
-            token = unpack_token_from_slice(data, f"account {index}")
+        token = unpack_token_from_slice(account.data, f"account {index}")
         if token.state == 2:
             raise _fail("InvalidAccountData", f"account {index} is frozen")
         if user and token.delegated_amount > 0:
