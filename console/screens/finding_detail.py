@@ -16,7 +16,7 @@ from textual.worker import Worker
 from console.bindings import FINDING_KEYS, bindings
 from console.reproduce_runner import ReproduceRun
 from console.screens.detail_base import DetailScreen
-from console.widgets.detail import Amount, log_lines, records, section, sol, stacked, when
+from console.widgets.detail import Amount, log_lines, records, section, show_value, sol, stacked, when
 from console.widgets.reproduce_panel import panel, status_summary, why_not_replayable
 
 FINDINGS_READ = 200
@@ -43,6 +43,12 @@ def group_id_of(entry: dict) -> str | None:
 
 
 _OTHER = {"A": "B", "B": "A"}
+
+
+def _lines(first, second) -> Text:
+    """Two values of a record in one cell, one under the other, each whole (80 columns have no
+    room for them side by side)."""
+    return Text(f"{show_value(first)}\n{show_value(second)}", no_wrap=True)
 
 
 def finding_units(finding: dict, pool: dict | None):
@@ -118,13 +124,11 @@ class FindingDetailScreen(DetailScreen):
             parts.append(section("Finding group", {k: v for k, v in self.group.items() if k != "example"}))
         pool = await self.pool_of(gateway, self.entry.get("pool_id") or (self.group or {}).get("pool_id"))
         parts.append(records(f"Finding documents ({len(found)} of {answer.get('count', 0)} findings)", found,
-                             [("finding_file", "File"), ("detected_at", "Detected", lambda v, r: when(v)[:19]),
-                              ("thread_id", "Thread"),
-                              ("operation", "Operation"),
+                             [("finding_file", "File\ndetected", lambda v, r: _lines(v, when(r.get("detected_at"))[:19])),
+                              ("thread_id", "Thread\noperation", lambda v, r: _lines(v, r.get("operation"))),
                               ("amount", "Amount", lambda v, r: stacked(_unit(finding_units(r, pool), "amount", v))),
                               ("actual_output", "Actual",
-                               lambda v, r: stacked(_unit(finding_units(r, pool), "actual_output", v)))],
-                             wrap=("Detected",)))
+                               lambda v, r: stacked(_unit(finding_units(r, pool), "actual_output", v)))]))
         for finding in found[:3]:
             transaction = finding.get("transaction") or {}
             units = finding_units(finding, pool)

@@ -163,3 +163,19 @@ async def test_sections_are_laid_out_again_when_the_terminal_is_resized(engine, 
         assert "token_b" in section_text(app, "Vault balances") and "lp_token_b" in section_text(app, "LP supply")
         await pilot.resize_terminal(100, TALL)
         await until(lambda: len(columns()) == 1)  # one section to a row
+
+
+async def test_finding_documents_show_each_file_name_and_time_whole_at_80_columns(engine, console):
+    """The documents table was wider than 80 columns: the file name lost its end
+    ('…_lp_mismatch.jso') and the detection time column had no width left at all."""
+    ids = await populate(engine)
+    feed = (await engine.call("get_snapshot", {"feed_limit": 100}))["feed"]
+    entry = next(e for e in feed if e["severity"] == "finding" and e.get("pool_id") == ids["pool_id"])
+    app = console()
+    async with app.run_test(size=(80, TALL)) as pilot:
+        screen = await opened(app, pilot, FindingDetailScreen(entry))
+        table = section_text(app, "Finding documents")
+        for finding in screen.data["findings"]:
+            assert finding["finding_file"] in table
+            assert finding["detected_at"].replace("T", " ")[:19] in table
+            assert finding["thread_id"] in table and finding["operation"] in table
